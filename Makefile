@@ -1,0 +1,150 @@
+# nnlab — one entry point. `make help` lists the targets.
+#
+# Honoured variables: CC, CFLAGS, LDFLAGS, PREFIX, BUILD, SANITIZE=1, V=1.
+# Everything generated goes under $(BUILD) (default build/, or build/asan
+# with SANITIZE=1); `make clean` removes build/.
+
+.DEFAULT_GOAL := all
+SHELL := /bin/bash
+
+PREFIX   ?= /usr/local
+CC       ?= cc
+CFLAGS   ?= -O2 -g
+PYTHON   ?= /usr/bin/python3
+PKG_CONFIG ?= pkg-config
+
+ifeq ($(SANITIZE),1)
+BUILD    ?= build/asan
+SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+else
+BUILD    ?= build
+SAN      :=
+endif
+
+# Own code: strict C11. CI (CI=true) or WERROR=1 turns warnings into errors.
+WARN := -Wall -Wextra -Wpedantic
+ifneq ($(filter true 1,$(CI) $(WERROR)),)
+WARN += -Werror
+endif
+
+BLAS_CFLAGS  := $(shell $(PKG_CONFIG) --cflags openblas 2>/dev/null)
+BLAS_LIBS    := $(shell $(PKG_CONFIG) --libs openblas 2>/dev/null || echo -lopenblas)
+CUNIT_CFLAGS := $(shell $(PKG_CONFIG) --cflags cunit 2>/dev/null)
+CUNIT_LIBS   := $(shell $(PKG_CONFIG) --libs cunit 2>/dev/null || echo -lcunit)
+
+ROOT     := $(CURDIR)
+NN_CPPFLAGS := -Ireference/include -D_POSIX_C_SOURCE=200809L -DNNLAB_ROOT='"$(ROOT)"'
+ALL_CFLAGS  := -std=c11 $(WARN) $(CFLAGS) $(SAN) -fPIC $(NN_CPPFLAGS) $(BLAS_CFLAGS)
+ALL_LDFLAGS := $(LDFLAGS) $(SAN)
+LIBS        := $(BLAS_LIBS) -lz -lm
+
+ifneq ($(V),1)
+Q := @
+endif
+
+# ---------------------------------------------------------------- sources
+LIB_SRC   := $(wildcard reference/src/*.c)
+LIB_OBJ   := $(LIB_SRC:reference/src/%.c=$(BUILD)/obj/ref/%.o)
+LIB       := $(BUILD)/lib/libnnlab.a
+SHLIB     := $(BUILD)/lib/libnnlab.so
+APP_SRC   := $(wildcard reference/apps/nnlab*.c)
+APP_OBJ   := $(APP_SRC:reference/apps/%.c=$(BUILD)/obj/apps/%.o)
+NNLAB     := $(BUILD)/bin/nnlab
+TEST_SRC  := $(wildcard reference/tests/*.c)
+TEST_OBJ  := $(TEST_SRC:reference/tests/%.c=$(BUILD)/obj/tests/%.o)
+TESTS     := $(BUILD)/bin/nnlab-tests
+BENCH     := $(BUILD)/bin/nnlab-bench
+HEADERS   := $(wildcard reference/include/nnlab/*.h)
+
+# ---------------------------------------------------------------- build
+.PHONY: all lib
+all: $(LIB) $(SHLIB) $(NNLAB) $(TESTS) $(BENCH) ## build the library, the nnlab program and the tests
+
+lib: $(LIB) $(SHLIB)
+
+$(BUILD)/obj/ref/%.o: reference/src/%.c $(HEADERS) | $(BUILD)/obj/ref
+	@echo "  CC      $<"
+	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(BUILD)/obj/apps/%.o: reference/apps/%.c $(HEADERS) | $(BUILD)/obj/apps
+	@echo "  CC      $<"
+	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(BUILD)/obj/tests/%.o: reference/tests/%.c $(HEADERS) reference/tests/testutil.h | $(BUILD)/obj/tests
+	@echo "  CC      $<"
+	$(Q)$(CC) $(ALL_CFLAGS) $(CUNIT_CFLAGS) -c $< -o $@
+
+$(LIB): $(LIB_OBJ) | $(BUILD)/lib
+	@echo "  AR      $@"
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
+
+$(SHLIB): $(LIB_OBJ) | $(BUILD)/lib
+	@echo "  LD      $@"
+	$(Q)$(CC) -shared $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
+$(NNLAB): $(APP_OBJ) $(LIB) | $(BUILD)/bin
+	@echo "  LD      $@"
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $(APP_OBJ) $(LIB) $(LIBS)
+
+$(TESTS): $(TEST_OBJ) $(LIB) | $(BUILD)/bin
+	@echo "  LD      $@"
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $(TEST_OBJ) $(LIB) $(CUNIT_LIBS) $(LIBS)
+
+$(BENCH): reference/bench/bench_mlp.c $(LIB) $(HEADERS) | $(BUILD)/bin
+	@echo "  CC      $<"
+	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIB) $(LIBS)
+
+$(BUILD)/obj/ref $(BUILD)/obj/apps $(BUILD)/obj/tests $(BUILD)/lib $(BUILD)/bin:
+	$(Q)mkdir -p $@
+
+# ---------------------------------------------------------------- use
+.PHONY: deps demo datasets bench fuzz docs test install uninstall clean help
+
+deps: ## check the Debian packages nnlab needs and install what is missing
+	$(Q)tools/deps.sh
+
+datasets: ## fetch Fashion-MNIST and MNIST (SHA-256 checked) into datasets/downloads/
+	$(Q)datasets/fetch.sh
+
+demo: ## train a 784-256-128-10 MLP on Fashion-MNIST and plot its curves
+	$(Q)tools/deps.sh --check-only --quiet || tools/deps.sh
+	$(Q)$(MAKE) --no-print-directory $(NNLAB)
+	$(Q)tools/demo.sh $(NNLAB) $(BUILD)/demo
+
+bench: ## time one MLP epoch against PyTorch (one thread each)
+	$(Q)$(MAKE) --no-print-directory $(BENCH)
+	$(Q)reference/bench/bench.sh $(BENCH) $(BUILD)/bench
+
+FUZZ_TARGETS := idx csv safetensors
+fuzz: ## build the libFuzzer targets (clang) and run each for FUZZ_SECONDS (default 60)
+	$(Q)tools/fuzz.sh build/fuzz $(or $(FUZZ_SECONDS),60) $(FUZZ_TARGETS)
+
+docs: ## build the HTML documentation with Doxygen (warnings are errors)
+	$(Q)mkdir -p build/docs && doxygen docs/Doxyfile
+
+test: ## check dependencies, build with -Werror, run every test; ends "N passed, N failed"
+	$(Q)tools/deps.sh --check-only --quiet || tools/deps.sh
+	$(Q)tools/run-tests.sh
+
+install: $(LIB) $(SHLIB) $(NNLAB) ## install the library, headers, pkg-config file and nnlab under PREFIX
+	install -d $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include/nnlab $(DESTDIR)$(PREFIX)/bin
+	install -m 644 $(LIB) $(SHLIB) $(DESTDIR)$(PREFIX)/lib/
+	install -m 644 $(HEADERS) $(DESTDIR)$(PREFIX)/include/nnlab/
+	install -m 755 $(NNLAB) $(DESTDIR)$(PREFIX)/bin/
+	sed -e 's|@PREFIX@|$(PREFIX)|' reference/nnlab.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/nnlab.pc
+
+uninstall: ## remove what `make install` put under PREFIX
+	rm -rf $(DESTDIR)$(PREFIX)/include/nnlab
+	rm -f $(DESTDIR)$(PREFIX)/lib/libnnlab.a $(DESTDIR)$(PREFIX)/lib/libnnlab.so \
+	      $(DESTDIR)$(PREFIX)/lib/pkgconfig/nnlab.pc $(DESTDIR)$(PREFIX)/bin/nnlab
+
+clean: ## remove build/ (every generated file)
+	rm -rf build
+
+help: ## list the targets
+	@echo "nnlab — make targets"
+	@grep -hE '^[a-z][a-zA-Z_-]*:.*## ' $(MAKEFILE_LIST) | \
+	  awk -F':.*## ' '{ printf "  make %-12s %s\n", $$1, $$2 }'
+	@echo
+	@echo "Variables: CC CFLAGS LDFLAGS PREFIX (install), SANITIZE=1 (ASan+UBSan build in build/asan),"
+	@echo "           FUZZ_SECONDS (make fuzz), V=1 (show commands), CI=true or WERROR=1 (-Werror)"
