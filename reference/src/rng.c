@@ -10,13 +10,21 @@
 #include "nnlab/rng.h"
 #include <math.h>
 
-void nn_rng_seed(nn_rng *rng, uint64_t seed)
+/* The kit's stream: any fixed value would do; 54 is PCG's demo stream. */
+#define DEFAULT_STREAM 54u
+
+void nn_rng_seed_stream(nn_rng *rng, uint64_t seed, uint64_t stream)
 {
     rng->state = 0;
-    rng->inc = (seed << 1) | 1u; /* the increment must be odd */
+    rng->inc = (stream << 1) | 1u; /* the increment must be odd */
     nn_rng_u32(rng);
-    rng->state += 0x853c49e6748fea9bULL ^ seed;
+    rng->state += seed;
     nn_rng_u32(rng);
+}
+
+void nn_rng_seed(nn_rng *rng, uint64_t seed)
+{
+    nn_rng_seed_stream(rng, seed, DEFAULT_STREAM);
 }
 
 uint32_t nn_rng_u32(nn_rng *rng)

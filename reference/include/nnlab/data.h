@@ -80,7 +80,8 @@ int nn_load_idx_dir(nn_dataset *train, nn_dataset *test, const char *dir, const 
  *
  * Searched in order: $NNLAB_DATA/<name>, datasets/downloads/<name> under
  * the current folder and under NNLAB_ROOT (the source tree, compiled in),
- * and for fashion-mnist Debian's /usr/share/datasets/fashion-mnist.
+ * and for fashion-mnist Debian's /usr/share/datasets/fashion-mnist. The
+ * first folder holding train-images-idx3-ubyte (or .gz) wins.
  * @param dir [size] folder found
  * @param size capacity of dir
  * @param name "fashion-mnist" or "mnist"
@@ -93,8 +94,9 @@ int nn_find_dataset(char *dir, size_t size, const char *name);
  *        nn_find_dataset()), "iris" (the bundled table), or a synthetic one:
  *        "xor", "spirals", "moons", "circles", "blobs" (seeded).
  *
- * Synthetic sets give 1000 training and 500 test points; Iris splits its
- * 150 rows 120/30 by a seeded shuffle.
+ * Synthetic sets give 1000 training and 500 test points; Iris
+ * (iris.csv, looked for in $NNLAB_DATA, datasets/ and NNLAB_ROOT/datasets/)
+ * splits its 150 rows 120/30 by a seeded shuffle.
  * @param train training set out
  * @param test test set out
  * @param name data set name
@@ -161,10 +163,12 @@ typedef struct {
 /**
  * @brief Parse CSV text: a header line, then rows of equal width.
  *
- * Fields are separated by commas; surrounding spaces are ignored; empty
- * lines are skipped. A column whose every cell parses as a number is
- * numeric; any other column is categorical and is coded 0, 1, 2, ... in
- * order of first appearance.
+ * Fields are separated by commas (no quoting); surrounding spaces are
+ * ignored; empty lines are skipped; at least one data row must follow the
+ * header. A column whose every cell is a finite number is numeric; a column
+ * with no number in it is categorical and is coded 0, 1, 2, ... in order of
+ * first appearance; a column mixing numbers and text is rejected (it is
+ * most often a typo or a missing-value marker such as "NA").
  * @param t table out
  * @param text [len] the CSV text (need not be NUL-terminated)
  * @param len number of bytes

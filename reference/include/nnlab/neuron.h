@@ -88,7 +88,9 @@ void nn_logistic_predict(float *p, const float *w, float b, const float *x,
  * @param lr learning rate
  * @param rows number of examples
  * @param n number of inputs
- * @return the loss L before the step
+ * @return the loss L before the step. It stays finite and accurate where p
+ *         rounds to 0 or 1 in float: the loss of one row equals
+ *         log(1 + e^z) − y z, z = w·x + b.
  */
 float nn_logistic_step(float *w, float *b, const float *x, const int *y,
                        float lr, int rows, int n);

@@ -21,11 +21,20 @@ typedef struct {
 } nn_rng;
 
 /**
- * @brief Seed a generator.
+ * @brief Seed a generator on the kit's default stream (stream 54).
  * @param rng generator to initialise
  * @param seed any 64-bit value; equal seeds give equal streams
  */
 void nn_rng_seed(nn_rng *rng, uint64_t seed);
+
+/**
+ * @brief Seed a generator on a chosen stream (PCG's pcg32_srandom_r):
+ *        different streams are independent sequences for the same seed.
+ * @param rng generator to initialise
+ * @param seed initial state
+ * @param stream stream selector
+ */
+void nn_rng_seed_stream(nn_rng *rng, uint64_t seed, uint64_t stream);
 
 /** @brief Next 32 uniformly distributed bits. @param rng generator */
 uint32_t nn_rng_u32(nn_rng *rng);

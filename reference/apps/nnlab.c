@@ -1,0 +1,468 @@
+/*
+ * nnlab — train, evaluate, predict and plot from the command line.
+ *
+ *   nnlab train   --data fashion-mnist --model 784-256-128-10 --opt adam ...
+ *   nnlab eval    --model model.safetensors --data fashion-mnist
+ *   nnlab predict --model model.safetensors --data fashion-mnist --count 10
+ *   nnlab plot    run.csv -o loss.png
+ *
+ * Exit status: 0 success, 1 a failure at run time (message on stderr),
+ * 2 a usage error (bad or missing flag).
+ */
+#include "nnlab/blas.h"
+#include "nnlab/data.h"
+#include "nnlab/error.h"
+#include "nnlab/model.h"
+#include "nnlab/plot.h"
+#include "nnlab/train.h"
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define EXIT_USAGE 2
+
+/* ------------------------------------------------------------ flags */
+
+typedef enum { FLAG_STR, FLAG_INT, FLAG_FLOAT, FLAG_BOOL } flag_type;
+
+typedef struct {
+    const char *name;   /* without the leading "--" */
+    flag_type type;
+    void *value;        /* const char **, int *, float * or int * */
+    const char *help;
+} flag;
+
+static int usage_error(const char *cmd, const char *fmt, const char *arg)
+{
+    fprintf(stderr, "nnlab %s: ", cmd);
+    fprintf(stderr, fmt, arg);
+    fprintf(stderr, " (see 'nnlab %s --help')\n", cmd);
+    return EXIT_USAGE;
+}
+
+static int set_flag(const char *cmd, const flag *f, const char *text)
+{
+    char *end;
+    errno = 0;
+    if (f->type == FLAG_STR) {
+        *(const char **)f->value = text;
+    } else if (f->type == FLAG_INT) {
+        long v = strtol(text, &end, 10);
+        if (*text == '\0' || *end || errno || v < -2147483647L || v > 2147483647L)
+            return usage_error(cmd, "--%s expects an integer", f->name);
+        *(int *)f->value = (int)v;
+    } else {
+        float v = strtof(text, &end);
+        if (*text == '\0' || *end || errno || !isfinite(v))
+            return usage_error(cmd, "--%s expects a number", f->name);
+        *(float *)f->value = v;
+    }
+    return 0;
+}
+
+/* Parse argv against the flag table; at most one positional argument. */
+static int parse_flags(const char *cmd, int argc, char **argv, const flag *flags, int n_flags,
+                       const char **positional)
+{
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        if (strncmp(a, "--", 2) != 0 && !(a[0] == '-' && a[1] && !a[2])) {
+            if (!positional || *positional)
+                return usage_error(cmd, "unexpected argument '%s'", a);
+            *positional = a;
+            continue;
+        }
+        const flag *f = NULL;
+        for (int k = 0; k < n_flags && !f; k++)
+            if (strcmp(a + 2, flags[k].name) == 0 || (a[1] != '-' && flags[k].help[0] == a[1] &&
+                                                      flags[k].help[1] == ':'))
+                f = &flags[k];
+        if (!f)
+            return usage_error(cmd, "unknown option '%s'", a);
+        if (f->type == FLAG_BOOL) {
+            *(int *)f->value = 1;
+            continue;
+        }
+        if (i + 1 >= argc)
+            return usage_error(cmd, "option '%s' needs a value", a);
+        int rc = set_flag(cmd, f, argv[++i]);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+static int wants_help(int argc, char **argv)
+{
+    for (int i = 0; i < argc; i++)
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+            return 1;
+    return 0;
+}
+
+static void print_flags(const flag *flags, int n)
+{
+    for (int i = 0; i < n; i++) {
+        const char *help = flags[i].help;
+        if (help[1] == ':') /* "o:..." marks a one-letter alias */
+            help += 2;
+        const char *arg = flags[i].type == FLAG_BOOL ? "" : flags[i].type == FLAG_STR ? " S"
+                          : flags[i].type == FLAG_INT ? " N" : " X";
+        printf("  --%s%-*s %s\n", flags[i].name, (int)(16 - strlen(flags[i].name)), arg, help);
+    }
+}
+
+static int fail(const char *cmd)
+{
+    fprintf(stderr, "nnlab %s: %s\n", cmd, nn_last_error());
+    return EXIT_FAILURE;
+}
+
+/* ------------------------------------------------------------ train */
+
+typedef struct {
+    const char *data, *model, *act, *opt, *schedule, *log, *save, *plot;
+    float lr, val, momentum, weight_decay;
+    int epochs, batch, seed, threads, limit, ascii, quiet;
+} train_args;
+
+#define N_TRAIN_FLAGS 19
+
+static void train_flags(flag *f, train_args *a)
+{
+    const flag table[N_TRAIN_FLAGS] = {
+        { "data", FLAG_STR, &a->data, "data set: fashion-mnist, mnist, iris, xor, spirals, moons, circles, blobs [fashion-mnist]" },
+        { "model", FLAG_STR, &a->model, "layer widths, input first [784-256-128-10]" },
+        { "act", FLAG_STR, &a->act, "hidden activation: relu, tanh, sigmoid, gelu, ... [relu]" },
+        { "opt", FLAG_STR, &a->opt, "optimizer: sgd, momentum, nesterov, adagrad, rmsprop, adadelta, adam, adamw [adam]" },
+        { "lr", FLAG_FLOAT, &a->lr, "learning rate [1e-3]" },
+        { "momentum", FLAG_FLOAT, &a->momentum, "momentum for momentum/nesterov [0.9]" },
+        { "weight-decay", FLAG_FLOAT, &a->weight_decay, "AdamW's decoupled weight decay [0.01]" },
+        { "schedule", FLAG_STR, &a->schedule, "constant, step, exponential, cosine, warmup [constant]" },
+        { "epochs", FLAG_INT, &a->epochs, "passes over the training set [10]" },
+        { "batch", FLAG_INT, &a->batch, "minibatch size [128]" },
+        { "seed", FLAG_INT, &a->seed, "random seed: same seed, same run [1]" },
+        { "val", FLAG_FLOAT, &a->val, "fraction of the training set held out for validation [0.1]" },
+        { "limit", FLAG_INT, &a->limit, "use only the first N training examples [all]" },
+        { "threads", FLAG_INT, &a->threads, "BLAS threads [1]" },
+        { "log", FLAG_STR, &a->log, "write the per-epoch CSV log to this file" },
+        { "save", FLAG_STR, &a->save, "save the trained model (safetensors)" },
+        { "plot", FLAG_STR, &a->plot, "draw the curves to this PNG" },
+        { "ascii", FLAG_BOOL, &a->ascii, "draw the loss curve in the terminal too" },
+        { "quiet", FLAG_BOOL, &a->quiet, "no progress bar" },
+    };
+    memcpy(f, table, sizeof table);
+}
+
+static void train_help(const flag *flags)
+{
+    printf("usage: nnlab train [options]\n\n"
+           "Train a network with softmax cross-entropy, then report its test accuracy.\n\n");
+    print_flags(flags, N_TRAIN_FLAGS);
+    printf("\nexample:\n  nnlab train --data fashion-mnist --model 784-256-128-10 --act relu "
+           "--opt adam --lr 1e-3 \\\n      --epochs 10 --batch 128 --seed 1 --log run.csv "
+           "--save model.safetensors\n");
+}
+
+/* Resolve names to enums; a usage message and -1 on a bad name. */
+static int train_config(nn_train_config *cfg, int *act, const train_args *a)
+{
+    int opt = nn_opt_from_name(a->opt);
+    int sched = nn_schedule_from_name(a->schedule);
+    *act = nn_act_from_name(a->act);
+    if (opt < 0 || sched < 0 || *act < 0)
+        return -1;
+    if (a->epochs < 1 || a->batch < 1 || !(a->lr > 0) || a->val < 0 || a->val >= 1 ||
+        a->threads < 1)
+        return nn_fail("--epochs, --batch, --threads must be >= 1, --lr > 0, "
+                       "--val in [0, 1)"), -1;
+    cfg->epochs = a->epochs;
+    cfg->batch = a->batch;
+    cfg->seed = (uint64_t)a->seed;
+    cfg->opt = nn_opt_defaults((nn_opt_kind)opt, a->lr);
+    cfg->opt.momentum = a->momentum;
+    if (a->weight_decay >= 0)
+        cfg->opt.weight_decay = a->weight_decay;
+    cfg->schedule = (nn_schedule)sched;
+    cfg->log_path = a->log;
+    cfg->progress = !a->quiet;
+    return 0;
+}
+
+/* Load the data, cut the validation set and apply --limit. */
+static int load_split(nn_dataset *train, nn_dataset *val, nn_dataset *test, const train_args *a)
+{
+    nn_rng rng;
+    nn_rng_seed(&rng, (uint64_t)a->seed);
+    if (nn_load_dataset(train, test, a->data, (uint64_t)a->seed))
+        return NN_ERROR;
+    if (a->limit > 0 && a->limit < train->n)
+        train->n = a->limit;
+    if (a->val > 0 && nn_dataset_split(train, val, a->val, &rng))
+        return NN_ERROR;
+    return NN_OK;
+}
+
+static int report(nn_model *m, const nn_dataset *test, const train_args *a)
+{
+    float loss, acc;
+    if (nn_evaluate(m, test, 256, &loss, &acc))
+        return NN_ERROR;
+    printf("test loss %.4f  test accuracy %.2f%%  (%d examples)\n", loss, 100.0 * acc, test->n);
+    if (a->save) {
+        if (nn_model_save(m, a->save))
+            return NN_ERROR;
+        printf("saved %s\n", a->save);
+    }
+    if ((a->plot || a->ascii) && a->log && nn_plot_log(a->log, a->plot, a->ascii))
+        return NN_ERROR;
+    return NN_OK;
+}
+
+static int cmd_train(int argc, char **argv)
+{
+    train_args a = { "fashion-mnist", "784-256-128-10", "relu", "adam", "constant", NULL, NULL,
+                     NULL, 1e-3f, 0.1f, 0.9f, -1.0f, 10, 128, 1, 1, 0, 0, 0 };
+    flag flags[N_TRAIN_FLAGS];
+    train_flags(flags, &a);
+    if (wants_help(argc, argv))
+        return train_help(flags), 0;
+    int rc = parse_flags("train", argc, argv, flags, N_TRAIN_FLAGS, NULL);
+    if (rc)
+        return rc;
+    nn_train_config cfg;
+    int act;
+    if (train_config(&cfg, &act, &a))
+        return usage_error("train", "%s", nn_last_error());
+    if ((a.plot || a.ascii) && !a.log)
+        return usage_error("train", "%s", "--plot and --ascii draw the --log file: give --log");
+    nn_blas_set_threads(a.threads);
+    nn_dataset train = { 0 }, val = { 0 }, test = { 0 };
+    nn_model *m = NULL;
+    nn_rng rng;
+    nn_rng_seed(&rng, (uint64_t)a.seed);
+    int status = load_split(&train, &val, &test, &a);
+    if (status == NN_OK && !(m = nn_model_create(a.model, (nn_act)act, &rng)))
+        status = NN_ERROR;
+    if (status == NN_OK) {
+        printf("nnlab train: %s (%d train, %d val, %d test), model %s (%ld parameters), %s\n",
+               train.name, train.n, val.n, test.n, a.model, nn_model_count_params(m), a.opt);
+        fflush(stdout);
+        status = nn_train(m, &train, val.n ? &val : NULL, &cfg, NULL);
+    }
+    if (status == NN_OK)
+        status = report(m, &test, &a);
+    if (status != NN_OK)
+        fail("train");
+    nn_model_free(m);
+    nn_dataset_free(&train);
+    nn_dataset_free(&val);
+    nn_dataset_free(&test);
+    return status == NN_OK ? 0 : EXIT_FAILURE;
+}
+
+/* ------------------------------------------------------------ eval, predict */
+
+typedef struct {
+    const char *model, *data, *split, *out;
+    int seed, index, count;
+} eval_args;
+
+#define N_EVAL_FLAGS 7
+
+static void eval_flags(flag *f, eval_args *a)
+{
+    const flag table[N_EVAL_FLAGS] = {
+        { "model", FLAG_STR, &a->model, "checkpoint written by 'nnlab train --save' (required)" },
+        { "data", FLAG_STR, &a->data, "data set [fashion-mnist]" },
+        { "split", FLAG_STR, &a->split, "test or train [test]" },
+        { "seed", FLAG_INT, &a->seed, "seed of synthetic data sets (as in training) [1]" },
+        { "index", FLAG_INT, &a->index, "predict: first example [0]" },
+        { "count", FLAG_INT, &a->count, "predict: number of examples [10]" },
+        { "out", FLAG_STR, &a->out, "predict: write index,label,predicted,probability CSV here" },
+    };
+    memcpy(f, table, sizeof table);
+}
+
+/* Shared by eval and predict: parse, load the model and the chosen split. */
+static int open_model(const char *cmd, int argc, char **argv, eval_args *a, nn_model **m,
+                      nn_dataset *train, nn_dataset *test, nn_dataset **ds)
+{
+    flag flags[N_EVAL_FLAGS];
+    eval_flags(flags, a);
+    int n_flags = strcmp(cmd, "eval") == 0 ? 4 : N_EVAL_FLAGS;
+    if (wants_help(argc, argv)) {
+        printf("usage: nnlab %s --model FILE [options]\n\n%s\n\n", cmd,
+               n_flags == 4 ? "Report a saved model's loss and accuracy on a data set."
+                            : "Print a saved model's predictions for some examples.");
+        print_flags(flags, n_flags);
+        return -1;
+    }
+    int rc = parse_flags(cmd, argc, argv, flags, n_flags, NULL);
+    if (rc)
+        return rc;
+    if (!a->model)
+        return usage_error(cmd, "%s", "--model FILE is required");
+    if (strcmp(a->split, "test") != 0 && strcmp(a->split, "train") != 0)
+        return usage_error(cmd, "--split must be test or train, not '%s'", a->split);
+    if (!(*m = nn_model_load(a->model)) ||
+        nn_load_dataset(train, test, a->data, (uint64_t)a->seed))
+        return fail(cmd);
+    *ds = strcmp(a->split, "test") == 0 ? test : train;
+    return 0;
+}
+
+static int cmd_eval(int argc, char **argv)
+{
+    eval_args a = { NULL, "fashion-mnist", "test", NULL, 1, 0, 10 };
+    nn_model *m = NULL;
+    nn_dataset train = { 0 }, test = { 0 }, *ds = NULL;
+    int rc = open_model("eval", argc, argv, &a, &m, &train, &test, &ds);
+    float loss, acc;
+    if (rc == 0 && nn_evaluate(m, ds, 256, &loss, &acc))
+        rc = fail("eval");
+    else if (rc == 0)
+        printf("%s: loss %.4f  accuracy %.2f%%  (%d examples)\n", ds->name, loss, 100.0 * acc,
+               ds->n);
+    nn_model_free(m);
+    nn_dataset_free(&train);
+    nn_dataset_free(&test);
+    return rc < 0 ? 0 : rc;
+}
+
+static const char *const fashion_names[10] = {
+    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+    "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+};
+
+static const char *class_name(const nn_dataset *ds, int c, char *buf)
+{
+    if (strncmp(ds->name, "fashion-mnist", 13) == 0 && c >= 0 && c < 10)
+        return fashion_names[c];
+    sprintf(buf, "%d", c);
+    return buf;
+}
+
+static int write_predictions(FILE *out, const nn_dataset *ds, const int *pred,
+                             const float *prob, int first, int count)
+{
+    int wrong = 0;
+    for (int i = 0; i < count; i++) {
+        int k = first + i, y = ds->labels[k];
+        char b1[16], b2[16];
+        wrong += pred[k] != y;
+        if (out == stdout)
+            printf("%6d  true %-12s predicted %-12s p=%.3f%s\n", k, class_name(ds, y, b1),
+                   class_name(ds, pred[k], b2), prob[k], pred[k] == y ? "" : "  <-- wrong");
+        else
+            fprintf(out, "%d,%d,%d,%.6f\n", k, y, pred[k], prob[k]);
+    }
+    return wrong;
+}
+
+static int cmd_predict(int argc, char **argv)
+{
+    eval_args a = { NULL, "fashion-mnist", "test", NULL, 1, 0, 10 };
+    nn_model *m = NULL;
+    nn_dataset train = { 0 }, test = { 0 }, *ds = NULL;
+    int rc = open_model("predict", argc, argv, &a, &m, &train, &test, &ds);
+    int *pred = NULL;
+    float *prob = NULL;
+    if (rc == 0 && (a.index < 0 || a.count < 1 || a.index >= ds->n))
+        rc = usage_error("predict", "--index must name an example of %s and --count be >= 1",
+                         ds->name);
+    if (rc == 0) {
+        if (a.index + a.count > ds->n)
+            a.count = ds->n - a.index;
+        pred = calloc((size_t)ds->n, sizeof *pred);
+        prob = calloc((size_t)ds->n, sizeof *prob);
+        if (!pred || !prob || nn_predict(pred, prob, m, ds, 256))
+            rc = pred && prob ? fail("predict") : (nn_fail("out of memory"), fail("predict"));
+    }
+    if (rc == 0) {
+        FILE *out = a.out ? fopen(a.out, "w") : stdout;
+        if (!out) {
+            nn_fail("cannot create %s", a.out);
+            rc = fail("predict");
+        } else {
+            if (a.out)
+                fprintf(out, "index,label,predicted,probability\n");
+            int wrong = write_predictions(out, ds, pred, prob, a.index, a.count);
+            if (a.out && fclose(out) != 0)
+                rc = (nn_fail("cannot write %s", a.out), fail("predict"));
+            printf("%d of %d correct\n", a.count - wrong, a.count);
+        }
+    }
+    free(pred);
+    free(prob);
+    nn_model_free(m);
+    nn_dataset_free(&train);
+    nn_dataset_free(&test);
+    return rc < 0 ? 0 : rc;
+}
+
+/* ------------------------------------------------------------ plot */
+
+static int cmd_plot(int argc, char **argv)
+{
+    const char *png = NULL, *csv = NULL;
+    int ascii = 0;
+    const flag flags[] = {
+        { "output", FLAG_STR, &png, "o:PNG file to write (-o works too)" },
+        { "ascii", FLAG_BOOL, &ascii, "draw the curves in the terminal" },
+    };
+    if (wants_help(argc, argv)) {
+        printf("usage: nnlab plot LOG.csv [-o PNG] [--ascii]\n\n"
+               "Draw a training log's loss and accuracy curves with gnuplot.\n\n");
+        print_flags(flags, 2);
+        return 0;
+    }
+    int rc = parse_flags("plot", argc, argv, flags, 2, &csv);
+    if (rc)
+        return rc;
+    if (!csv)
+        return usage_error("plot", "%s", "give the CSV log to draw");
+    if (!png && !ascii)
+        return usage_error("plot", "%s", "give -o PNG, --ascii, or both");
+    if (nn_plot_log(csv, png, ascii))
+        return fail("plot");
+    if (png)
+        printf("wrote %s\n", png);
+    return 0;
+}
+
+/* ------------------------------------------------------------ main */
+
+static void main_help(void)
+{
+    printf("usage: nnlab COMMAND [options]\n\n"
+           "commands:\n"
+           "  train     train a network and report its test accuracy\n"
+           "  eval      loss and accuracy of a saved model\n"
+           "  predict   predictions of a saved model for some examples\n"
+           "  plot      draw a training log with gnuplot\n\n"
+           "'nnlab COMMAND --help' describes each command's options.\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        main_help();
+        return argc < 2 ? EXIT_USAGE : 0;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "train") == 0)
+        return cmd_train(argc - 2, argv + 2);
+    if (strcmp(cmd, "eval") == 0)
+        return cmd_eval(argc - 2, argv + 2);
+    if (strcmp(cmd, "predict") == 0)
+        return cmd_predict(argc - 2, argv + 2);
+    if (strcmp(cmd, "plot") == 0)
+        return cmd_plot(argc - 2, argv + 2);
+    fprintf(stderr, "nnlab: unknown command '%s' (train, eval, predict, plot; see nnlab --help)\n",
+            cmd);
+    return EXIT_USAGE;
+}
