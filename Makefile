@@ -9,7 +9,7 @@ SHELL := /bin/bash
 
 PREFIX   ?= /usr/local
 CC       ?= cc
-CFLAGS   ?= -O2 -g
+CFLAGS   ?= -O3 -g
 PYTHON   ?= /usr/bin/python3
 PKG_CONFIG ?= pkg-config
 

@@ -736,23 +736,25 @@ static void sb_uint(strbuf *b, uint64_t v)
     sb_str(b, digits);
 }
 
-/* s as a JSON string: quote, backslash and control characters escaped;
- * other bytes (UTF-8 text) copied as they are. */
+/* s as a JSON string: quote, backslash and control characters escaped
+ * (the short forms where JSON has one, as serde_json writes them); other
+ * bytes (UTF-8 text) copied as they are. */
 static void sb_json_string(strbuf *b, const char *s)
 {
+    static const char plain[] = "\"\\\b\f\n\r\t", escaped[] = "\"\\bfnrt";
     sb_put(b, "\"", 1);
     for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
+        const char *hit = strchr(plain, *s);
         char esc[8];
-        if (c == '"' || c == '\\') {
+        if (hit) {
             esc[0] = '\\';
-            esc[1] = (char)c;
+            esc[1] = escaped[hit - plain];
             sb_put(b, esc, 2);
-        } else if (c < 0x20) {
-            snprintf(esc, sizeof esc, "\\u%04x", c);
+        } else if ((unsigned char)*s < 0x20) {
+            snprintf(esc, sizeof esc, "\\u%04x", (unsigned)*s);
             sb_put(b, esc, 6);
         } else {
-            sb_put(b, (const char *)&c, 1);
+            sb_put(b, s, 1);
         }
     }
     sb_put(b, "\"", 1);

@@ -499,7 +499,7 @@ enum { GC_N = 5 };
 typedef struct {
     float *theta;
     const float *c;
-    int calls;
+    int n, calls;
 } cubic_ctx;
 
 /* f(θ) = Σ c_i θ_i³, so ∂f/∂θ_i = 3 c_i θ_i². */
@@ -508,7 +508,7 @@ static double cubic_objective(void *p)
     cubic_ctx *k = p;
     double s = 0.0;
     k->calls++;
-    for (int i = 0; i < GC_N; i++)
+    for (int i = 0; i < k->n; i++)
         s += k->c[i] * (double)k->theta[i] * k->theta[i] * k->theta[i];
     return s;
 }
@@ -529,7 +529,7 @@ static void test_grad_check(void)
     memcpy(theta, start, sizeof theta);
     for (int i = 0; i < GC_N; i++)
         a[i] = 3 * c[i] * start[i] * start[i];
-    cubic_ctx k = {theta, c, 0};
+    cubic_ctx k = {theta, c, GC_N, 0};
 
     double worst = nn_grad_check(rel, cubic_objective, &k, theta, a, GC_N, h);
     for (int i = 0; i < GC_N; i++)
@@ -556,23 +556,25 @@ static void test_grad_check(void)
     CU_ASSERT(memcmp(theta, start, sizeof theta) == 0);
 }
 
-/* Theta values that θ ± h rounds in float (random, h = 1e-3) must come back
- * bit for bit: restoring by θ + h − h would not. */
+/* Random θ, for which θ ± h is rounded in float, must come back bit for
+ * bit: undoing the steps in float arithmetic (θ + h − 2h + h) would not. */
 static void test_grad_check_restores_theta(void)
 {
-    float theta[GC_N], saved[GC_N], a[GC_N];
-    const float c[GC_N] = {1, 1, 1, 1, 1};
+    enum { N = 64 };
+    float theta[N], saved[N], a[N], c[N];
     nn_rng rng;
     nn_rng_seed(&rng, 50);
-    tu_fill(theta, GC_N, 0.3f, 1, &rng); /* away from 0, where rel ≈ h² / 6θ² grows */
+    tu_fill(theta, N, 0.3f, 1, &rng); /* away from 0, where rel ≈ h² / 6θ² grows */
     memcpy(saved, theta, sizeof theta);
-    for (int i = 0; i < GC_N; i++)
+    for (int i = 0; i < N; i++) {
+        c[i] = 1;
         a[i] = 3 * theta[i] * theta[i];
-    cubic_ctx k = {theta, c, 0};
-    double worst = nn_grad_check(NULL, cubic_objective, &k, theta, a, GC_N, 1e-3);
-    CU_ASSERT(k.calls >= 2 * GC_N); /* f(θ + h) and f(θ − h) per parameter */
+    }
+    cubic_ctx k = {theta, c, N, 0};
+    double worst = nn_grad_check(NULL, cubic_objective, &k, theta, a, N, 1e-2);
+    CU_ASSERT(k.calls >= 2 * N); /* f(θ + h) and f(θ − h) per parameter */
     CU_ASSERT(memcmp(theta, saved, sizeof theta) == 0);
-    CU_ASSERT(worst < 1e-4);
+    CU_ASSERT(worst < 1e-3);
 }
 
 /* ------------------------------------------------------------ SGD */
@@ -747,8 +749,9 @@ static double blob_loss(const blob_net *m, const float *x, const int *y)
     return total / TR_ROWS;
 }
 
-/* 150 rows in minibatches of 16 (the last one has 6): in 30 epochs the
- * loss falls from about ln 3 ≈ 1.1 to a small fraction of that. */
+/* 150 rows in minibatches of 16 (the last one has 6). The first epoch's
+ * mean loss is already below ln 3 ≈ 1.1 (the net learns as it goes); by the
+ * 30th it must be under a tenth of that and under 0.05. */
 static void test_train_epoch_learns(void)
 {
     float x[TR_ROWS * TR_IN];
@@ -762,8 +765,8 @@ static void test_train_epoch_learns(void)
     for (int e = 1; e < 30; e++)
         last = nn_mlp_train_epoch(&m.net, x, y, TR_ROWS, 16, 0.1f, &rng);
     CU_ASSERT_FATAL(isfinite(first) && isfinite(last));
-    CU_ASSERT(last < 0.25f * first);
-    CU_ASSERT(last < 0.15f);
+    CU_ASSERT(last < 0.1f * first);
+    CU_ASSERT(last < 0.05f);
 }
 
 /* With lr = 0 nothing moves, so the returned mean over minibatches (of

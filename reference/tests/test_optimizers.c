@@ -168,6 +168,24 @@ static void test_adam_first_step_scale_free(void)
     TU_ASSERT_NEAR(w[2], -0.01, 1e-8);
 }
 
+/* Where ε goes decides the step once √s is as small as ε; PyTorch adds ε
+ * to √s, outside the root. From w = 0, lr = 1:
+ *   AdaGrad, g = 1e-6, ε = 1e-6:  h = 1e-12, step = 1e-6 / (1e-6 + 1e-6) = 0.5
+ *     (inside the root: 1e-6 / √(1e-12 + 1e-6) ≈ 0.001)
+ *   RMSProp, g = 1e-3, ρ = 0.9, ε = 1e-4:  s = 0.1 · 1e-6 = 1e-7,
+ *     step = 1e-3 / (√1e-7 + 1e-4) = 1e-3 / 4.1622777e-4 = 2.4025307
+ *     (inside the root: 1e-3 / √(1e-7 + 1e-4) ≈ 0.1) */
+static void test_eps_outside_root(void)
+{
+    float w = 0, h = 0, s = 0;
+    const float g_small = 1e-6f, g = 1e-3f;
+    nn_adagrad_step(&w, &h, &g_small, 1, 1.0f, 1e-6f);
+    TU_ASSERT_NEAR(w, -0.5, 1e-6);
+    w = 0;
+    nn_rmsprop_step(&w, &s, &g, 1, 1.0f, 0.9f, 1e-4f);
+    TU_ASSERT_NEAR(w, -2.4025307, 1e-5);
+}
+
 /* lr = 0.01, λ = 0.5, β and ε as for Adam: first w ← (1 − 0.005) w.
  * step 1: 0.995 w = [0.995, −1.99];  Adam: ∓0.01  →  w = [0.985, −1.98]
  * step 2: 0.995 w = [0.980075, −1.9701];  the Adam step is that of
@@ -318,6 +336,7 @@ void suite_optimizers(void)
     CU_add_test(s, "adadelta, two steps", test_adadelta);
     CU_add_test(s, "adam, two steps with bias correction", test_adam);
     CU_add_test(s, "adam first step is lr whatever the scale", test_adam_first_step_scale_free);
+    CU_add_test(s, "adagrad and rmsprop: eps outside the root", test_eps_outside_root);
     CU_add_test(s, "adamw, two steps", test_adamw);
     CU_add_test(s, "adamw decay is decoupled", test_adamw_decoupled);
     CU_add_test(s, "convergence on a quadratic", test_quadratic_convergence);

@@ -31,53 +31,53 @@ typedef enum {
     NN_ACT_COUNT       /**< number of activations */
 } nn_act;
 
-/** @brief Step: 1 if x >= 0 else 0. @param x input */
+/** @brief Step: 1 if x >= 0 else 0. @param x input @return f(x) */
 float nn_step(float x);
-/** @brief Derivative of step: 0 everywhere (undefined at 0; 0 by convention). @param x input */
+/** @brief Derivative of step: 0 everywhere (undefined at 0; 0 by convention). @param x input @return f'(x) */
 float nn_step_grad(float x);
-/** @brief Identity. @param x input */
+/** @brief Identity. @param x input @return f(x) */
 float nn_linear(float x);
-/** @brief Derivative of identity: 1. @param x input */
+/** @brief Derivative of identity: 1. @param x input @return f'(x) */
 float nn_linear_grad(float x);
-/** @brief σ(x) = 1/(1+e^{-x}), computed without overflow for any x. @param x input */
+/** @brief σ(x) = 1/(1+e^{-x}), computed without overflow for any x. @param x input @return f(x) */
 float nn_sigmoid(float x);
-/** @brief σ'(x) = σ(x)(1 − σ(x)). @param x input */
+/** @brief σ'(x) = σ(x)(1 − σ(x)). @param x input @return f'(x) */
 float nn_sigmoid_grad(float x);
-/** @brief tanh x. @param x input */
+/** @brief tanh x. @param x input @return f(x) */
 float nn_tanh(float x);
-/** @brief tanh'(x) = 1 − tanh² x. @param x input */
+/** @brief tanh'(x) = 1 − tanh² x. @param x input @return f'(x) */
 float nn_tanh_grad(float x);
-/** @brief ReLU: max(0, x). @param x input */
+/** @brief ReLU: max(0, x). @param x input @return f(x) */
 float nn_relu(float x);
-/** @brief ReLU'(x) = 1 if x > 0 else 0 (0 at x = 0, as PyTorch). @param x input */
+/** @brief ReLU'(x) = 1 if x > 0 else 0 (0 at x = 0, as PyTorch). @param x input @return f'(x) */
 float nn_relu_grad(float x);
-/** @brief Leaky ReLU: x if x > 0 else NN_LEAKY_SLOPE·x. @param x input */
+/** @brief Leaky ReLU: x if x > 0 else NN_LEAKY_SLOPE·x. @param x input @return f(x) */
 float nn_leaky_relu(float x);
-/** @brief Leaky ReLU': 1 if x > 0 else NN_LEAKY_SLOPE. @param x input */
+/** @brief Leaky ReLU': 1 if x > 0 else NN_LEAKY_SLOPE. @param x input @return f'(x) */
 float nn_leaky_relu_grad(float x);
-/** @brief ELU: x if x > 0 else α(e^x − 1). @param x input */
+/** @brief ELU: x if x > 0 else α(e^x − 1). @param x input @return f(x) */
 float nn_elu(float x);
-/** @brief ELU': 1 if x > 0 else α e^x. @param x input */
+/** @brief ELU': 1 if x > 0 else α e^x. @param x input @return f'(x) */
 float nn_elu_grad(float x);
-/** @brief GELU (exact): x Φ(x) = x · ½(1 + erf(x/√2)). @param x input */
+/** @brief GELU (exact): x Φ(x) = x · ½(1 + erf(x/√2)). @param x input @return f(x) */
 float nn_gelu(float x);
-/** @brief GELU': Φ(x) + x φ(x), φ the standard normal density. @param x input */
+/** @brief GELU': Φ(x) + x φ(x), φ the standard normal density. @param x input @return f'(x) */
 float nn_gelu_grad(float x);
-/** @brief Softplus log(1 + e^x), stable for large |x|. @param x input */
+/** @brief Softplus log(1 + e^x), stable for large |x|. @param x input @return f(x) */
 float nn_softplus(float x);
-/** @brief Softplus' = σ(x). @param x input */
+/** @brief Softplus' = σ(x). @param x input @return f'(x) */
 float nn_softplus_grad(float x);
-/** @brief Softsign x/(1 + |x|). @param x input */
+/** @brief Softsign x/(1 + |x|). @param x input @return f(x) */
 float nn_softsign(float x);
-/** @brief Softsign' = 1/(1 + |x|)². @param x input */
+/** @brief Softsign' = 1/(1 + |x|)². @param x input @return f'(x) */
 float nn_softsign_grad(float x);
-/** @brief Swish (SiLU) x σ(x). @param x input */
+/** @brief Swish (SiLU) x σ(x). @param x input @return f(x) */
 float nn_swish(float x);
-/** @brief Swish' = σ(x)(1 + x(1 − σ(x))). @param x input */
+/** @brief Swish' = σ(x)(1 + x(1 − σ(x))). @param x input @return f'(x) */
 float nn_swish_grad(float x);
-/** @brief Mish x tanh(softplus(x)). @param x input */
+/** @brief Mish x tanh(softplus(x)). @param x input @return f(x) */
 float nn_mish(float x);
-/** @brief Mish' = tanh(sp) + x σ(x)(1 − tanh²(sp)), sp = softplus(x). @param x input */
+/** @brief Mish' = tanh(sp) + x σ(x)(1 − tanh²(sp)), sp = softplus(x). @param x input @return f'(x) */
 float nn_mish_grad(float x);
 
 /**

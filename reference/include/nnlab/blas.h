@@ -36,7 +36,7 @@ void nn_sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha,
  */
 void nn_blas_set_threads(int n);
 
-/** @brief Number of threads BLAS currently uses. */
+/** @brief Number of threads BLAS currently uses. @return the thread count */
 int nn_blas_threads(void);
 
 #endif

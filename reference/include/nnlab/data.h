@@ -78,7 +78,7 @@ int nn_load_idx_dir(nn_dataset *train, nn_dataset *test, const char *dir, const 
 /**
  * @brief Find the folder of a named IDX data set.
  *
- * Searched in order: $NNLAB_DATA/<name>, datasets/downloads/<name> under
+ * Searched in order: $NNLAB_DATA/NAME, datasets/downloads/NAME under
  * the current folder and under NNLAB_ROOT (the source tree, compiled in),
  * and for fashion-mnist Debian's /usr/share/datasets/fashion-mnist. The
  * first folder holding train-images-idx3-ubyte (or .gz) wins.

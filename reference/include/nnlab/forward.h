@@ -117,6 +117,7 @@ void nn_init_he(float *w, int fan_in, int fan_out, nn_rng *rng);
  * @param target [batch, n] targets
  * @param batch rows
  * @param n values per row
+ * @return L
  */
 float nn_mse_loss(const float *pred, const float *target, int batch, int n);
 
@@ -129,6 +130,7 @@ float nn_mse_loss(const float *pred, const float *target, int batch, int n);
  * @param p [n] predicted probabilities
  * @param y [n] targets in [0, 1]
  * @param n number of values
+ * @return L
  */
 float nn_bce_loss(const float *p, const float *y, int n);
 
@@ -141,6 +143,7 @@ float nn_bce_loss(const float *p, const float *y, int n);
  * @param labels [batch] class indices in [0, classes)
  * @param batch rows
  * @param classes number of classes
+ * @return L, the mean loss per row
  */
 float nn_cross_entropy_loss(const float *logits, const int *labels, int batch, int classes);
 
@@ -148,6 +151,7 @@ float nn_cross_entropy_loss(const float *logits, const int *labels, int batch, i
  * @brief Index of the largest value of a row (first one on ties).
  * @param row [n] values
  * @param n number of values
+ * @return the index in [0, n)
  */
 int nn_argmax(const float *row, int n);
 

@@ -89,13 +89,13 @@ nn_model *nn_model_create(const char *spec, nn_act act, nn_rng *rng);
 /** @brief Free a model and everything it owns; NULL is allowed. @param m model */
 void nn_model_free(nn_model *m);
 
-/** @brief Features per example the model takes. @param m model */
+/** @brief Features per example the model takes. @param m model @return the input width */
 int nn_model_inputs(const nn_model *m);
 
-/** @brief Number of outputs (classes). @param m model */
+/** @brief Number of outputs (classes). @param m model @return the output width */
 int nn_model_outputs(const nn_model *m);
 
-/** @brief Total number of scalar parameters. @param m model */
+/** @brief Total number of scalar parameters. @param m model @return Σ of the parameter tensor sizes */
 long nn_model_count_params(const nn_model *m);
 
 /**

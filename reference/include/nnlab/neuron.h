@@ -20,10 +20,10 @@
  */
 float nn_neuron_sum(const float *w, float b, const float *x, int n);
 
-/** @brief Step output: 1 if z >= 0, else 0. @param z weighted sum */
+/** @brief Step output: 1 if z >= 0, else 0. @param z weighted sum @return 0 or 1 */
 float nn_neuron_step(float z);
 
-/** @brief Sign output: +1 if z >= 0, else -1. @param z weighted sum */
+/** @brief Sign output: +1 if z >= 0, else -1. @param z weighted sum @return -1 or +1 */
 float nn_neuron_sign(float z);
 
 /**
@@ -31,6 +31,7 @@ float nn_neuron_sign(float z);
  *
  * Must not overflow for large |z|.
  * @param z weighted sum
+ * @return σ(z)
  */
 float nn_neuron_sigmoid(float z);
 

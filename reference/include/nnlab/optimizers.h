@@ -110,6 +110,7 @@ void nn_adamw_step(float *w, float *m, float *v, const float *g, int n, float lr
  * @param epoch epoch, from 0
  * @param step_size epochs between decays, >= 1
  * @param gamma factor per decay
+ * @return the learning rate
  */
 float nn_lr_step_decay(float lr0, int epoch, int step_size, float gamma);
 
@@ -118,6 +119,7 @@ float nn_lr_step_decay(float lr0, int epoch, int step_size, float gamma);
  * @param lr0 initial rate
  * @param epoch epoch, from 0
  * @param gamma factor per epoch
+ * @return the learning rate
  */
 float nn_lr_exponential(float lr0, int epoch, float gamma);
 
@@ -127,6 +129,7 @@ float nn_lr_exponential(float lr0, int epoch, float gamma);
  * @param t step or epoch, from 0; clamped to T
  * @param total T, >= 1
  * @param lr_min final rate
+ * @return the learning rate
  */
 float nn_lr_cosine(float lr0, int t, int total, float lr_min);
 
@@ -135,6 +138,7 @@ float nn_lr_cosine(float lr0, int t, int total, float lr_min);
  * @param lr0 target rate
  * @param t step, from 0
  * @param warmup number of warm-up steps, >= 1
+ * @return the learning rate
  */
 float nn_lr_warmup(float lr0, int t, int warmup);
 

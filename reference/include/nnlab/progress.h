@@ -22,7 +22,7 @@ typedef struct {
     double last_draw;   /**< last redraw, seconds */
 } nn_progress;
 
-/** @brief Monotonic wall-clock time in seconds. */
+/** @brief Monotonic wall-clock time. @return seconds since an arbitrary fixed point */
 double nn_now(void);
 
 /**

@@ -36,22 +36,24 @@ void nn_rng_seed(nn_rng *rng, uint64_t seed);
  */
 void nn_rng_seed_stream(nn_rng *rng, uint64_t seed, uint64_t stream);
 
-/** @brief Next 32 uniformly distributed bits. @param rng generator */
+/** @brief Next 32 uniformly distributed bits. @param rng generator @return the bits */
 uint32_t nn_rng_u32(nn_rng *rng);
 
 /**
  * @brief Uniform integer in [0, n) without modulo bias (rejection sampling).
  * @param rng generator
  * @param n upper bound, n >= 1
+ * @return r with 0 <= r < n
  */
 uint32_t nn_rng_below(nn_rng *rng, uint32_t n);
 
-/** @brief Uniform float in [0, 1) with 24 random bits. @param rng generator */
+/** @brief Uniform float in [0, 1) with 24 random bits. @param rng generator @return u in [0, 1) */
 float nn_rng_uniform(nn_rng *rng);
 
 /**
  * @brief Standard normal N(0, 1) by the Box-Muller transform.
  * @param rng generator
+ * @return a draw z ~ N(0, 1)
  */
 float nn_rng_normal(nn_rng *rng);
 

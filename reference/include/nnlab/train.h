@@ -72,10 +72,11 @@ typedef struct {
  * @brief PyTorch's defaults for an optimizer.
  * @param kind optimizer
  * @param lr learning rate
+ * @return the settings
  */
 nn_opt_config nn_opt_defaults(nn_opt_kind kind, float lr);
 
-/** @brief Name of an optimizer ("sgd", "adam", ...). @param kind optimizer */
+/** @brief Name of an optimizer. @param kind optimizer @return "sgd", "adam", ...; "?" when out of range */
 const char *nn_opt_name(nn_opt_kind kind);
 
 /**
@@ -120,6 +121,7 @@ void nn_optimizer_free(nn_optimizer *o);
  * @param epochs total epochs
  * @param step optimizer step, from 0
  * @param steps_per_epoch batches per epoch
+ * @return the learning rate
  */
 float nn_schedule_lr(nn_schedule s, float lr0, int epoch, int epochs, int step,
                      int steps_per_epoch);
