@@ -192,7 +192,9 @@ void nn_mlp_backward(float **dw, float **db, float **dz, float **da, float **z, 
      *   da[l] = ∂L/∂a[l]        the dense layer's input gradient
      * and dw[l], db[l] follow from dz[l] and the layer's input a[l].
      * dz and da are scratch: zeroed here, since the backward kernels add.
-     * da[0] (the gradient of the data) is never needed and never computed. */
+     * The logits are linear, so their gradient goes straight into dz[last];
+     * da[0], the gradient of the data, is never needed. Neither da[0] nor
+     * da[n_layers] is touched. */
     const int *s = net->sizes;
     int last = net->n_layers - 1;
     memset(dz[last], 0, sizeof(float) * (size_t)batch * s[last + 1]);
@@ -215,9 +217,10 @@ void nn_mlp_backward(float **dw, float **db, float **dz, float **da, float **z, 
 
 /* BEGIN SOLUTION */
 /* The buffers of one training epoch: forward activations z and a, their
- * gradients dz and da, the parameter gradients dw and db (for a full
- * minibatch; a smaller last batch uses their first rows), the shuffled
- * order of the examples and the labels of the current minibatch. */
+ * gradients dz and da (all n_layers + 1 of da, as nn_mlp_backward() lays
+ * them out), the parameter gradients dw and db, the shuffled order of the
+ * examples and the labels of the current minibatch. Activations are sized
+ * for a full minibatch; a smaller last batch uses their first rows. */
 typedef struct {
     float **z, **a, **dz, **da, **dw, **db;
     float *grads;   /* dw and db, contiguous so one memset zeroes them */
@@ -243,40 +246,19 @@ static float *carve(float **next, size_t n)
     return p;
 }
 
-static int scratch_alloc(epoch_scratch *s, const nn_mlp *net, int rows, int batch)
+/* Point every buffer into the arena: the gradients dw, db first, then
+ * z, dz [batch, sizes[l+1]] and a, da [batch, sizes[l]]. */
+static void scratch_carve(epoch_scratch *s, const nn_mlp *net, int batch)
 {
     int L = net->n_layers;
     const int *sz = net->sizes;
-    size_t params = 0, acts = 0;
-    for (int l = 0; l < L; l++)
-        params += (size_t)sz[l + 1] * sz[l] + sz[l + 1];
-    for (int l = 0; l < L; l++)
-        acts += 2 * (size_t)batch * sz[l + 1];                   /* z, dz */
-    for (int l = 0; l <= L; l++)
-        acts += 2 * (size_t)batch * sz[l];                       /* a, da */
-
-    memset(s, 0, sizeof *s);
-    s->z = malloc(sizeof(float *) * (size_t)(6 * L + 2));
-    s->arena = malloc(sizeof(float) * (params + acts));
-    s->order = malloc(sizeof(int) * (size_t)rows);
-    s->labels = malloc(sizeof(int) * (size_t)batch);
-    if (!s->z || !s->arena || !s->order || !s->labels) {
-        scratch_free(s);
-        return 0;
-    }
-    s->a = s->z + L;
-    s->dz = s->a + L + 1;
-    s->da = s->dz + L;
-    s->dw = s->da + L + 1;
-    s->db = s->dw + L;
-
     float *next = s->arena;
-    s->grads = next;
-    s->n_grads = params;
     for (int l = 0; l < L; l++) {
         s->dw[l] = carve(&next, (size_t)sz[l + 1] * sz[l]);
         s->db[l] = carve(&next, (size_t)sz[l + 1]);
     }
+    s->grads = s->arena;
+    s->n_grads = (size_t)(next - s->arena);
     for (int l = 0; l < L; l++) {
         s->z[l] = carve(&next, (size_t)batch * sz[l + 1]);
         s->dz[l] = carve(&next, (size_t)batch * sz[l + 1]);
@@ -285,6 +267,36 @@ static int scratch_alloc(epoch_scratch *s, const nn_mlp *net, int rows, int batc
         s->a[l] = carve(&next, (size_t)batch * sz[l]);
         s->da[l] = carve(&next, (size_t)batch * sz[l]);
     }
+}
+
+/* Allocate everything; 0 (nothing left allocated) when memory runs out. */
+static int scratch_alloc(epoch_scratch *s, const nn_mlp *net, int rows, int batch)
+{
+    int L = net->n_layers;
+    const int *sz = net->sizes;
+    size_t floats = 0;
+    for (int l = 0; l < L; l++)
+        floats += (size_t)sz[l + 1] * sz[l] + sz[l + 1]    /* dw, db */
+                  + 2 * (size_t)batch * sz[l + 1];          /* z, dz */
+    for (int l = 0; l <= L; l++)
+        floats += 2 * (size_t)batch * sz[l];                /* a, da */
+
+    memset(s, 0, sizeof *s);
+    s->z = malloc(sizeof(float *) * (size_t)(6 * L + 2));
+    s->arena = malloc(sizeof(float) * floats);
+    s->order = malloc(sizeof(int) * (size_t)rows);
+    s->labels = malloc(sizeof(int) * (size_t)batch);
+    if (!s->z || !s->arena || !s->order || !s->labels) {
+        scratch_free(s);
+        return 0;
+    }
+    /* one block of 6L + 2 pointers: z, dz, dw, db have L, a and da L + 1 */
+    s->a = s->z + L;
+    s->dz = s->a + L + 1;
+    s->da = s->dz + L;
+    s->dw = s->da + L + 1;
+    s->db = s->dw + L;
+    scratch_carve(s, net, batch);
     for (int i = 0; i < rows; i++)
         s->order[i] = i;
     return 1;

@@ -588,7 +588,8 @@ static int check_layout(parser *ps, uint64_t data_len)
 {
     const nn_st_tensor *t = ps->f->tensors;
     uint64_t at = 0;
-    qsort(ps->entries, (size_t)ps->f->n_tensors, sizeof *ps->entries, compare_begin);
+    if (ps->f->n_tensors > 1)   /* qsort(NULL, 0, ...) is undefined */
+        qsort(ps->entries, (size_t)ps->f->n_tensors, sizeof *ps->entries, compare_begin);
     for (int i = 0; i < ps->f->n_tensors; i++) {
         const entry *e = &ps->entries[i];
         const char *name = t[e->index].name;

@@ -93,11 +93,16 @@ static int read_file(uint8_t **out, size_t *len, const char *path, size_t max_by
             int err = Z_OK;
             const char *why = gzerror(f, &err);
             if (got < 0 || err != Z_OK) {
-                int truncated = err == Z_BUF_ERROR;
+                /* zlib writes "PATH: reason"; keep the reason. Record the
+                 * message before gzclose(), which frees zlib's text. */
+                size_t skip = strncmp(why, path, strlen(path)) == 0 ? strlen(path) : 0;
+                while (why[skip] == ':' || why[skip] == ' ')
+                    skip++;
+                nn_fail("%s: %s (%s)", path,
+                        err == Z_BUF_ERROR ? "truncated gzip data" : "read error", why + skip);
                 gzclose(f);
                 free(buf);
-                return nn_fail("%s: %s (%s)", path, truncated ? "truncated gzip data" : "read error",
-                               why);
+                return NN_ERROR;
             }
             break;
         }

@@ -659,13 +659,20 @@ static double tiny_objective(void *p)
 }
 
 /* 3-layer tanh net 3 → 5 → 4 → 3, batch 2: every dW and db against
- * central differences of the whole network's loss. Calling backward a
- * second time doubles every gradient. */
+ * central differences of the whole network's loss. The scratch dz, da
+ * start out holding junk, which must not leak into the result; calling
+ * backward a second time doubles every gradient. */
 static void test_mlp_backward_fd(void)
 {
     static const int sizes[4] = {3, 5, 4, 3};
     tiny_mlp t;
     tiny_init(&t, sizes, 3, 2, NN_ACT_TANH, 51);
+    for (int l = 0; l <= 3; l++)
+        for (int i = 0; i < MAXBUF; i++) {
+            t.dam[l][i] = 7.0f;
+            if (l < 3)
+                t.dzm[l][i] = -3.0f;
+        }
     nn_mlp_forward(t.z, t.a, &t.net, t.batch);
     nn_mlp_backward(t.dw, t.db, t.dz, t.da, t.z, t.a, t.labels, &t.net, t.batch);
     for (int l = 0; l < 3; l++) {

@@ -94,7 +94,8 @@ typedef double (*nn_objective)(void *ctx);
  * @brief Numerical gradient check by central differences.
  *
  * For each i: g_i ≈ (f(θ + h e_i) − f(θ − h e_i)) / 2h, computed in
- * double, and rel_i = |g_i − a_i| / max(1e-8, |g_i| + |a_i|), where a is
+ * double (2h being the step actually taken once θ_i ± h is rounded to
+ * float), and rel_i = |g_i − a_i| / max(1e-8, |g_i| + |a_i|), where a is
  * the analytic gradient. θ is perturbed in place and restored exactly.
  * @param rel_err [n] per-parameter relative error out; NULL to skip
  * @param f objective, reading the parameters through ctx
@@ -123,8 +124,10 @@ void nn_sgd_step(float *w, const float *g, int n, float lr);
  * Fills dw[l] and db[l] (accumulating) for every layer.
  * @param dw [n_layers] weight gradients, dw[l] [sizes[l+1], sizes[l]]
  * @param db [n_layers] bias gradients, db[l] [sizes[l+1]]
- * @param dz [n_layers] scratch, dz[l] [batch, sizes[l+1]]
- * @param da [n_layers + 1] scratch, da[l] [batch, sizes[l]]
+ * @param dz [n_layers] scratch, dz[l] [batch, sizes[l+1]]; contents on
+ *           entry are ignored
+ * @param da [n_layers + 1] scratch, da[l] [batch, sizes[l]]; contents on
+ *           entry are ignored
  * @param z the forward pass's z buffers
  * @param a the forward pass's a buffers
  * @param labels [batch] class indices
@@ -146,7 +149,9 @@ void nn_mlp_backward(float **dw, float **db, float **dz, float **da, float **z, 
  * @param batch minibatch size
  * @param lr learning rate
  * @param rng random stream for the shuffle
- * @return the mean training loss over the epoch, or NaN on allocation failure
+ * @return the mean training loss over the epoch (each minibatch's loss
+ *         taken before its step), or NaN with nn_last_error() set when
+ *         rows or batch is below 1 or memory runs out
  */
 float nn_mlp_train_epoch(nn_mlp *net, const float *x, const int *y, int rows, int batch,
                          float lr, nn_rng *rng);
