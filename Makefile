@@ -54,7 +54,7 @@ TEST_SRC  := $(wildcard reference/tests/*.c)
 TEST_OBJ  := $(TEST_SRC:reference/tests/%.c=$(BUILD)/obj/tests/%.o)
 TESTS     := $(BUILD)/bin/nnlab-tests
 BENCH     := $(BUILD)/bin/nnlab-bench
-HEADERS   := $(wildcard reference/include/nnlab/*.h)
+HEADERS   := $(wildcard reference/include/nnlab/*.h reference/src/*.h)
 
 # ---------------------------------------------------------------- build
 .PHONY: all lib

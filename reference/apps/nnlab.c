@@ -125,27 +125,28 @@ static int fail(const char *cmd)
 typedef struct {
     const char *data, *model, *act, *opt, *schedule, *log, *save, *plot;
     float lr, val, momentum, weight_decay;
-    int epochs, batch, seed, threads, limit, ascii, quiet;
+    int epochs, batch, seed, threads, limit, patience, ascii, quiet;
 } train_args;
 
-#define N_TRAIN_FLAGS 19
+#define N_TRAIN_FLAGS 20
 
 static void train_flags(flag *f, train_args *a)
 {
     const flag table[N_TRAIN_FLAGS] = {
         { "data", FLAG_STR, &a->data, "data set: fashion-mnist, mnist, iris, xor, spirals, moons, circles, blobs [fashion-mnist]" },
-        { "model", FLAG_STR, &a->model, "layer widths, input first [784-256-128-10]" },
+        { "model", FLAG_STR, &a->model, "widths (784-256-10), a layer list (conv:6x5x5:pad=2,relu,...) or a preset: mlp, lenet5, lenet5-bn [784-256-128-10]" },
         { "act", FLAG_STR, &a->act, "hidden activation: relu, tanh, sigmoid, gelu, ... [relu]" },
         { "opt", FLAG_STR, &a->opt, "optimizer: sgd, momentum, nesterov, adagrad, rmsprop, adadelta, adam, adamw [adam]" },
         { "lr", FLAG_FLOAT, &a->lr, "learning rate [1e-3]" },
         { "momentum", FLAG_FLOAT, &a->momentum, "momentum for momentum/nesterov [0.9]" },
-        { "weight-decay", FLAG_FLOAT, &a->weight_decay, "AdamW's decoupled weight decay [0.01]" },
+        { "weight-decay", FLAG_FLOAT, &a->weight_decay, "L2 weight decay λ (decoupled for adamw) [0; adamw 0.01]" },
         { "schedule", FLAG_STR, &a->schedule, "constant, step, exponential, cosine, warmup [constant]" },
         { "epochs", FLAG_INT, &a->epochs, "passes over the training set [10]" },
         { "batch", FLAG_INT, &a->batch, "minibatch size [128]" },
         { "seed", FLAG_INT, &a->seed, "random seed: same seed, same run [1]" },
         { "val", FLAG_FLOAT, &a->val, "fraction of the training set held out for validation [0.1]" },
         { "limit", FLAG_INT, &a->limit, "use only the first N training examples [all]" },
+        { "patience", FLAG_INT, &a->patience, "early stopping: epochs without a better validation loss [off]" },
         { "threads", FLAG_INT, &a->threads, "BLAS threads [1]" },
         { "log", FLAG_STR, &a->log, "write the per-epoch CSV log to this file" },
         { "save", FLAG_STR, &a->save, "save the trained model (safetensors)" },
@@ -175,9 +176,11 @@ static int train_config(nn_train_config *cfg, int *act, const train_args *a)
     if (opt < 0 || sched < 0 || *act < 0)
         return -1;
     if (a->epochs < 1 || a->batch < 1 || !(a->lr > 0) || a->val < 0 || a->val >= 1 ||
-        a->threads < 1)
+        a->threads < 1 || a->patience < 0)
         return nn_fail("--epochs, --batch, --threads must be >= 1, --lr > 0, "
-                       "--val in [0, 1)"), -1;
+                       "--val in [0, 1), --patience >= 0"), -1;
+    if (a->patience > 0 && a->val == 0)
+        return nn_fail("--patience needs a validation set (--val > 0)"), -1;
     cfg->epochs = a->epochs;
     cfg->batch = a->batch;
     cfg->seed = (uint64_t)a->seed;
@@ -188,6 +191,7 @@ static int train_config(nn_train_config *cfg, int *act, const train_args *a)
     cfg->schedule = (nn_schedule)sched;
     cfg->log_path = a->log;
     cfg->progress = !a->quiet;
+    cfg->patience = a->patience;
     return 0;
 }
 
@@ -224,7 +228,7 @@ static int report(nn_model *m, const nn_dataset *test, const train_args *a)
 static int cmd_train(int argc, char **argv)
 {
     train_args a = { "fashion-mnist", "784-256-128-10", "relu", "adam", "constant", NULL, NULL,
-                     NULL, 1e-3f, 0.1f, 0.9f, -1.0f, 10, 128, 1, 1, 0, 0, 0 };
+                     NULL, 1e-3f, 0.1f, 0.9f, -1.0f, 10, 128, 1, 1, 0, 0, 0, 0 };
     flag flags[N_TRAIN_FLAGS];
     train_flags(flags, &a);
     if (wants_help(argc, argv))
@@ -244,11 +248,15 @@ static int cmd_train(int argc, char **argv)
     nn_rng rng;
     nn_rng_seed(&rng, (uint64_t)a.seed);
     int status = load_split(&train, &val, &test, &a);
-    if (status == NN_OK && !(m = nn_model_create(a.model, (nn_act)act, &rng)))
+    int shape[3] = { train.channels ? train.channels : train.dim, train.height ? train.height : 1,
+                     train.width ? train.width : 1 };
+    if (status == NN_OK && !(m = nn_model_create(a.model, (nn_act)act, shape, &rng)))
         status = NN_ERROR;
     if (status == NN_OK) {
-        printf("nnlab train: %s (%d train, %d val, %d test), model %s (%ld parameters), %s\n",
-               train.name, train.n, val.n, test.n, a.model, nn_model_count_params(m), a.opt);
+        printf("nnlab train: %s (%d train, %d val, %d test), model %s, %s\n", train.name,
+               train.n, val.n, test.n, a.model, a.opt);
+        if (!a.quiet)
+            nn_model_summary(m, stdout);
         fflush(stdout);
         status = nn_train(m, &train, val.n ? &val : NULL, &cfg, NULL);
     }

@@ -40,9 +40,9 @@ static int bench_epoch(void)
         return fprintf(stderr, "nnlab-bench: %s\n", nn_last_error()), 1;
     nn_rng rng;
     nn_rng_seed(&rng, 1);
-    nn_model *m = nn_model_create("784-256-128-10", NN_ACT_RELU, &rng);
+    nn_model *m = nn_model_create("784-256-128-10", NN_ACT_RELU, NULL, &rng);
     nn_train_config cfg = { 1, BATCH, 1, nn_opt_defaults(NN_OPT_SGD, 0.1f),
-                            NN_SCHED_CONSTANT, NULL, 0 };
+                            NN_SCHED_CONSTANT, NULL, 0, 0 };
     nn_epoch_stats st;
     if (!m || nn_train(m, &train, NULL, &cfg, &st))
         return fprintf(stderr, "nnlab-bench: %s\n", nn_last_error()), 1;

@@ -102,9 +102,9 @@ static int write_floats_le(FILE *fp, const float *x, size_t n)
 
 /* ================================================================ memory */
 
-/* Return arr (n elements used) resized to cap elements; the old block is
- * freed. On failure arr is left untouched and NULL is returned, so that
- * the caller's cleanup still frees it. */
+/* Return arr (n elements used) resized to cap elements, the new ones zero
+ * (nn_alloc zero-fills); the old block is freed. On failure arr is left
+ * untouched and NULL is returned, so that the caller's cleanup frees it. */
 static void *resize(void *arr, int n, int cap, size_t elem)
 {
     void *p = nn_alloc((size_t)cap * elem);

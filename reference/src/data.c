@@ -48,6 +48,21 @@ static int fail_in(const char *path)
     return nn_fail("%s: %s", path, msg);
 }
 
+/* Record why zlib stopped reading f, then close it. zlib's text reads
+ * "PATH: reason" and lives inside f, so it is copied before gzclose(). */
+static int gz_fail(gzFile f, const char *path)
+{
+    int err = Z_OK;
+    const char *why = gzerror(f, &err);
+    size_t skip = strncmp(why, path, strlen(path)) == 0 ? strlen(path) : 0;
+    while (why[skip] == ':' || why[skip] == ' ')
+        skip++;
+    nn_fail("%s: %s (%s)", path, err == Z_BUF_ERROR ? "truncated gzip data" : "read error",
+            why + skip);
+    gzclose(f);
+    return NN_ERROR;
+}
+
 /*
  * Read a whole file into a fresh buffer, at most max_bytes. gzread()
  * inflates gzip files and passes any other file through unchanged, so one
@@ -65,48 +80,34 @@ static int read_file(uint8_t **out, size_t *len, const char *path, size_t max_by
         return nn_fail("%s: cannot open (%s)", path, errno ? strerror(errno) : "out of memory");
     uint8_t *buf = NULL;
     size_t n = 0, cap = 0;
-    for (;;) {
+    int got, err;
+    do {
         if (n == cap) {
-            /* A buffer one byte over the cap that fills up proves the file too large. */
-            if (cap > max_bytes) {
-                gzclose(f);
-                free(buf);
-                return nn_fail("%s: larger than %zu MB", path, max_bytes >> 20);
-            }
+            /* Room for one byte past the cap: filling it proves the file too large. */
             size_t grown = cap ? 2 * cap : (size_t)1 << 16;
-            if (grown > max_bytes + 1)
-                grown = max_bytes + 1;
-            uint8_t *p = realloc(buf, grown);
+            grown = grown < max_bytes + 1 ? grown : max_bytes + 1;
+            uint8_t *p = cap > max_bytes ? NULL : realloc(buf, grown);
             if (!p) {
-                gzclose(f);
-                free(buf);
-                return nn_fail("%s: out of memory reading %zu bytes", path, grown);
-            }
-            buf = p;
-            cap = grown;
-        }
-        size_t want = cap - n < INT_MAX ? cap - n : INT_MAX;
-        int got = gzread(f, buf + n, (unsigned)want);
-        if (got <= 0) {
-            /* 0 is the end of the file; gzerror() tells an intact end from a
-             * gzip stream cut short (Z_BUF_ERROR) or a corrupt one. */
-            int err = Z_OK;
-            const char *why = gzerror(f, &err);
-            if (got < 0 || err != Z_OK) {
-                /* zlib writes "PATH: reason"; keep the reason. Record the
-                 * message before gzclose(), which frees zlib's text. */
-                size_t skip = strncmp(why, path, strlen(path)) == 0 ? strlen(path) : 0;
-                while (why[skip] == ':' || why[skip] == ' ')
-                    skip++;
-                nn_fail("%s: %s (%s)", path,
-                        err == Z_BUF_ERROR ? "truncated gzip data" : "read error", why + skip);
+                if (cap > max_bytes)
+                    nn_fail("%s: larger than %zu MB", path, max_bytes >> 20);
+                else
+                    nn_fail("%s: out of memory reading %zu bytes", path, grown);
                 gzclose(f);
                 free(buf);
                 return NN_ERROR;
             }
-            break;
+            buf = p;
+            cap = grown;
         }
-        n += (size_t)got;
+        got = gzread(f, buf + n, (unsigned)(cap - n < INT_MAX ? cap - n : INT_MAX));
+        n += got > 0 ? (size_t)got : 0;
+    } while (got > 0);
+    /* got == 0 at the end of the file; gzerror() tells an intact end from a
+     * gzip stream cut short (Z_BUF_ERROR), and got < 0 from a corrupt one. */
+    gzerror(f, &err);
+    if (got < 0 || err != Z_OK) {
+        free(buf);
+        return gz_fail(f, path);
     }
     if (gzclose(f) != Z_OK) {
         free(buf);

@@ -11,6 +11,7 @@
  */
 #include "nnlab/train.h"
 #include "nnlab/backprop.h"
+#include "nnlab/dropout.h"
 #include "nnlab/error.h"
 #include "nnlab/forward.h"
 #include "nnlab/optimizers.h"
@@ -91,6 +92,8 @@ int nn_optimizer_init(nn_optimizer *o, const nn_model *m, const nn_opt_config *c
     int arrays = state_arrays(cfg->kind);
     for (int i = 0; i < o->n; i++) {
         const nn_tensor *p = m->params[i].value;
+        if (!m->params[i].grad) /* a running statistic: not trained */
+            continue;
         if ((arrays >= 1 && nn_tensor_alloc(&o->s1[i], p->ndim, p->shape)) ||
             (arrays >= 2 && nn_tensor_alloc(&o->s2[i], p->ndim, p->shape)))
             return nn_optimizer_free(o), NN_ERROR;
@@ -118,13 +121,21 @@ static void update(const nn_opt_config *c, float *w, float *s1, float *s2, const
     }
 }
 
+/* Coupled L2 decay adds λw to the gradient before the update, so the
+ * optimizer's own scaling applies to it; AdamW decays the weights directly
+ * instead (Loshchilov & Hutter, 2019). */
 void nn_optimizer_step(nn_optimizer *o, nn_model *m, float lr)
 {
     o->step++;
     for (int i = 0; i < o->n; i++) {
         nn_param *p = &m->params[i];
-        update(&o->cfg, p->value->data, o->s1[i].data, o->s2[i].data, p->grad->data,
-               (int)p->value->size, lr, o->step);
+        if (!p->grad)
+            continue;
+        int n = (int)p->value->size;
+        if (o->cfg.weight_decay > 0.0f && o->cfg.kind != NN_OPT_ADAMW)
+            nn_l2_backward(p->grad->data, p->value->data, n, o->cfg.weight_decay);
+        update(&o->cfg, p->value->data, o->s1[i].data, o->s2[i].data, p->grad->data, n, lr,
+               o->step);
     }
 }
 
@@ -213,6 +224,7 @@ int nn_evaluate(nn_model *m, const nn_dataset *ds, int batch, float *loss, float
     int classes = nn_model_outputs(m);
     double total = 0.0;
     long correct = 0;
+    nn_model_set_training(m, 0);
     for (int start = 0; start < ds->n; start += batch) {
         int rows = ds->n - start < batch ? ds->n - start : batch;
         nn_dataset_gather(b.x, b.y, ds, b.order + start, rows);
@@ -237,6 +249,7 @@ int nn_predict(int *pred, float *prob, nn_model *m, const nn_dataset *ds, int ba
         return NN_ERROR;
     int classes = nn_model_outputs(m);
     float *p = nn_alloc((size_t)batch * (size_t)classes * sizeof(float));
+    nn_model_set_training(m, 0);
     int status = p ? NN_OK : NN_ERROR;
     for (int start = 0; status == NN_OK && start < ds->n; start += batch) {
         int rows = ds->n - start < batch ? ds->n - start : batch;
@@ -294,6 +307,7 @@ static int run_epoch(nn_model *m, nn_optimizer *o, batch_buffers *b, const nn_da
     epoch_sums sums = { 0.0, 0, 0 };
     nn_progress_begin(bar, stderr, epoch + 1, cfg->epochs, batches);
     nn_rng_shuffle(rng, b->order, ds->n);
+    nn_model_set_training(m, 1);
     for (int i = 0; i < batches; i++) {
         int start = i * cfg->batch;
         int rows = ds->n - start < cfg->batch ? ds->n - start : cfg->batch;
@@ -344,44 +358,107 @@ static int check_config(const nn_train_config *cfg, const nn_dataset *train)
     return NN_OK;
 }
 
+/* Everything one training run holds. */
+typedef struct {
+    batch_buffers b;
+    nn_optimizer o;
+    FILE *log;
+    nn_rng rng;          /* the shuffles */
+    nn_early_stop es;
+    float *best;         /* the model's tensors at the best validation loss */
+} trainer;
+
+static long model_floats(const nn_model *m)
+{
+    long n = 0;
+    for (int i = 0; i < m->n_params; i++)
+        n += (long)m->params[i].value->size;
+    return n;
+}
+
+/* Copy every tensor of the model (running statistics too) to or from buf. */
+static void copy_model(nn_model *m, float *buf, int to_model)
+{
+    for (int i = 0; i < m->n_params; i++) {
+        nn_tensor *t = m->params[i].value;
+        if (to_model)
+            memcpy(t->data, buf, t->size * sizeof(float));
+        else
+            memcpy(buf, t->data, t->size * sizeof(float));
+        buf += t->size;
+    }
+}
+
+static void trainer_close(trainer *t, int *status, const char *log_path)
+{
+    if (t->log && fclose(t->log) != 0 && *status == NN_OK)
+        *status = nn_fail("cannot write the training log %s", log_path);
+    nn_optimizer_free(&t->o);
+    free_buffers(&t->b);
+    nn_free(t->best);
+}
+
+static int trainer_open(trainer *t, const nn_model *m, const nn_dataset *train,
+                        const nn_dataset *val, const nn_train_config *cfg)
+{
+    memset(t, 0, sizeof *t);
+    if (check_config(cfg, train))
+        return NN_ERROR;
+    if (cfg->patience > 0 && !val)
+        return nn_fail("early stopping (patience %d) needs a validation set", cfg->patience);
+    if (alloc_buffers(&t->b, m, train, cfg->batch))
+        return NN_ERROR;
+    nn_rng_seed(&t->rng, cfg->seed);
+    nn_early_stop_init(&t->es, cfg->patience > 0 ? cfg->patience : 1);
+    if (nn_optimizer_init(&t->o, m, &cfg->opt) ||
+        (cfg->patience > 0 && !(t->best = nn_alloc((size_t)model_floats(m) * sizeof(float)))))
+        return NN_ERROR;
+    if (cfg->log_path) {
+        if (!(t->log = fopen(cfg->log_path, "w")))
+            return nn_fail("cannot create training log %s", cfg->log_path);
+        fprintf(t->log, "epoch,train_loss,train_acc,val_loss,val_acc,lr\n");
+    }
+    return NN_OK;
+}
+
+/* Early stopping after an epoch: keep the best weights; 1 means stop. */
+static int stop_early(trainer *t, nn_model *m, const nn_epoch_stats *st, int progress)
+{
+    int verdict = nn_early_stop_update(&t->es, st->val_loss, st->epoch);
+    if (verdict == 1)
+        copy_model(m, t->best, 0);
+    if (verdict != -1)
+        return 0;
+    if (progress)
+        fprintf(stderr, "early stop: no better validation loss for %d epochs; "
+                        "keeping epoch %d's weights\n", t->es.patience, t->es.best_epoch);
+    return 1;
+}
+
 int nn_train(nn_model *m, const nn_dataset *train, const nn_dataset *val,
              const nn_train_config *cfg, nn_epoch_stats *history)
 {
-    if (check_config(cfg, train))
-        return NN_ERROR;
-    batch_buffers b;
-    nn_optimizer o;
-    if (alloc_buffers(&b, m, train, cfg->batch))
-        return NN_ERROR;
-    if (nn_optimizer_init(&o, m, &cfg->opt))
-        return free_buffers(&b), NN_ERROR;
-    FILE *log = NULL;
-    int status = NN_OK;
-    if (cfg->log_path) {
-        log = fopen(cfg->log_path, "w");
-        if (!log)
-            status = nn_fail("cannot create training log %s", cfg->log_path);
-        else
-            fprintf(log, "epoch,train_loss,train_acc,val_loss,val_acc,lr\n");
-    }
-    nn_rng rng;
-    nn_rng_seed(&rng, cfg->seed);
+    trainer t;
+    int status = trainer_open(&t, m, train, val, cfg);
+    if (history)
+        memset(history, 0, (size_t)cfg->epochs * sizeof *history);
     for (int e = 0; status == NN_OK && e < cfg->epochs; e++) {
         nn_epoch_stats st = { 0, 0, 0, 0, NAN, NAN, 0 };
         nn_progress bar;
-        status = run_epoch(m, &o, &b, train, cfg, e, &rng, &bar, &st);
+        status = run_epoch(m, &t.o, &t.b, train, cfg, e, &t.rng, &bar, &st);
         if (status == NN_OK && val)
             status = nn_evaluate(m, val, cfg->batch, &st.val_loss, &st.val_acc);
         if (status == NN_OK && cfg->progress)
             end_line(&bar, &st, val != NULL);
-        if (status == NN_OK && log)
-            status = log_epoch(log, &st);
+        if (status == NN_OK && t.log)
+            status = log_epoch(t.log, &st);
         if (status == NN_OK && history)
             history[e] = st;
+        if (status == NN_OK && cfg->patience > 0 && stop_early(&t, m, &st, cfg->progress))
+            break;
     }
-    if (log && fclose(log) != 0 && status == NN_OK)
-        status = nn_fail("cannot write the training log %s", cfg->log_path);
-    nn_optimizer_free(&o);
-    free_buffers(&b);
+    if (status == NN_OK && cfg->patience > 0 && t.es.best_epoch >= 0)
+        copy_model(m, t.best, 1);
+    trainer_close(&t, &status, cfg->log_path);
     return status;
 }

@@ -13,7 +13,7 @@ static nn_model *make(const char *spec, nn_act act, uint64_t seed)
 {
     nn_rng rng;
     nn_rng_seed(&rng, seed);
-    return nn_model_create(spec, act, &rng);
+    return nn_model_create(spec, act, NULL, &rng);
 }
 
 static void test_spec_layers_and_names(void)

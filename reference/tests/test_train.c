@@ -14,12 +14,12 @@ static nn_model *make(const char *spec, uint64_t seed)
 {
     nn_rng rng;
     nn_rng_seed(&rng, seed);
-    return nn_model_create(spec, NN_ACT_RELU, &rng);
+    return nn_model_create(spec, NN_ACT_RELU, NULL, &rng);
 }
 
 static nn_train_config config(nn_opt_kind kind, float lr, int epochs)
 {
-    nn_train_config c = { epochs, 32, 1, nn_opt_defaults(kind, lr), NN_SCHED_CONSTANT, NULL, 0 };
+    nn_train_config c = { epochs, 32, 1, nn_opt_defaults(kind, lr), NN_SCHED_CONSTANT, NULL, 0, 0 };
     return c;
 }
 

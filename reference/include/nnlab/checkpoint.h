@@ -43,8 +43,11 @@ typedef struct {
  *
  * Rejects: fewer than 8 bytes; a header length beyond the buffer or above
  * 100 MB; JSON that does not parse; a dtype other than F32; more than
- * NN_MAX_DIMS dimensions; offsets out of order, overlapping, outside the
- * data section, or not matching the shape's byte count.
+ * NN_MAX_DIMS dimensions, a scalar (shape []) or a zero extent; offsets out
+ * of order, overlapping, outside the data section, or not matching the
+ * shape's byte count; gaps between tensors or bytes after the last one (as
+ * the reference implementation does); duplicate names; names or metadata
+ * keys of NN_NAME_MAX bytes or more. Tensors keep the header's order.
  * @param f contents out; free with nn_st_free()
  * @param buf [len] file bytes
  * @param len number of bytes
@@ -64,7 +67,9 @@ int nn_st_read(nn_st_file *f, const char *path);
  * @brief Write tensors and metadata as a safetensors file.
  *
  * Written to `path.tmp` then renamed, so a failure never leaves a
- * half-written file under the final name.
+ * half-written file under the final name. Tensors are laid out in the given
+ * order, contiguously; names must be unique, non-empty and not
+ * "__metadata__", and each tensor's size must match its shape.
  * @param path file name
  * @param f contents
  * @return NN_OK or NN_ERROR
@@ -87,7 +92,13 @@ const nn_st_tensor *nn_st_find(const nn_st_file *f, const char *name);
  */
 const char *nn_st_meta_get(const nn_st_file *f, const char *key);
 
-/** @brief Free everything a file struct owns; safe on a zeroed struct. @param f contents */
+/**
+ * @brief Free everything a file struct owns; safe on a zeroed struct.
+ *
+ * For structs filled by nn_st_parse()/nn_st_read(). Metadata values are
+ * released with nn_free() (that is, free()).
+ * @param f contents
+ */
 void nn_st_free(nn_st_file *f);
 
 #endif

@@ -25,7 +25,8 @@ typedef struct {
     float beta2;         /**< β₂ (adam, adamw) */
     float rho;           /**< ρ (rmsprop, adadelta) */
     float eps;           /**< ε */
-    float weight_decay;  /**< λ (adamw: decoupled) */
+    float weight_decay;  /**< λ: L2 decay coupled into the gradient (g += λw),
+                              decoupled for adamw; 0 for none */
 } nn_opt_config;
 
 /** Learning-rate schedules (lab 5), applied per epoch. */
@@ -55,6 +56,9 @@ typedef struct {
     nn_schedule schedule;/**< learning-rate schedule */
     const char *log_path;/**< CSV log written epoch by epoch; NULL for none */
     int progress;        /**< 1: draw progress on stderr; 0: silent */
+    int patience;        /**< early stopping: stop after this many epochs without a
+                              lower validation loss and restore the best weights;
+                              0 for none (needs a validation set) */
 } nn_train_config;
 
 /** What one epoch achieved. */
@@ -129,16 +133,18 @@ float nn_schedule_lr(nn_schedule s, float lr0, int epoch, int epochs, int step,
 /**
  * @brief Train a model with softmax cross-entropy.
  *
- * Each epoch shuffles the training rows (seeded), runs minibatches
- * (forward, loss, zero gradients, backward, optimizer step), evaluates on
- * the validation set, appends a row to the CSV log and flushes it. Stops
- * with NN_ERROR the moment a loss is NaN or infinite; the log written so
- * far is kept.
+ * Each epoch shuffles the training rows (seeded), runs minibatches in
+ * training mode (forward, loss, zero gradients, backward, optimizer step),
+ * evaluates on the validation set in evaluation mode, appends a row to the
+ * CSV log and flushes it. With cfg->patience, stops early and leaves the
+ * weights of the best validation epoch in the model. Stops with NN_ERROR
+ * the moment a loss is NaN or infinite; the log written so far is kept.
  * @param m model
  * @param train training set
  * @param val validation set, or NULL
  * @param cfg settings
- * @param history [cfg->epochs] per-epoch results out, or NULL
+ * @param history [cfg->epochs] per-epoch results out, or NULL (epochs
+ *        not run after an early stop have epoch = 0)
  * @return NN_OK or NN_ERROR
  */
 int nn_train(nn_model *m, const nn_dataset *train, const nn_dataset *val,
