@@ -54,7 +54,8 @@ TEST_SRC  := $(wildcard reference/tests/*.c)
 TEST_OBJ  := $(TEST_SRC:reference/tests/%.c=$(BUILD)/obj/tests/%.o)
 TESTS     := $(BUILD)/bin/nnlab-tests
 BENCH     := $(BUILD)/bin/nnlab-bench
-HEADERS   := $(wildcard reference/include/nnlab/*.h reference/src/*.h)
+PUBLIC_HEADERS := $(wildcard reference/include/nnlab/*.h)
+HEADERS   := $(PUBLIC_HEADERS) $(wildcard reference/src/*.h)
 
 # ---------------------------------------------------------------- build
 .PHONY: all lib
@@ -107,7 +108,7 @@ datasets: ## fetch Fashion-MNIST and MNIST (SHA-256 checked) into datasets/downl
 	$(Q)datasets/fetch.sh
 
 demo: ## train a 784-256-128-10 MLP on Fashion-MNIST and plot its curves
-	$(Q)tools/deps.sh --check-only --quiet || tools/deps.sh
+	$(Q)tools/deps.sh --quiet build data
 	$(Q)$(MAKE) --no-print-directory $(NNLAB)
 	$(Q)tools/demo.sh $(NNLAB) $(BUILD)/demo
 
@@ -123,13 +124,13 @@ docs: ## build the HTML documentation with Doxygen (warnings are errors)
 	$(Q)mkdir -p build/docs && doxygen docs/Doxyfile
 
 test: ## check dependencies, build with -Werror, run every test; ends "N passed, N failed"
-	$(Q)tools/deps.sh --check-only --quiet || tools/deps.sh
+	$(Q)tools/deps.sh --quiet build data docs test
 	$(Q)tools/run-tests.sh
 
 install: $(LIB) $(SHLIB) $(NNLAB) ## install the library, headers, pkg-config file and nnlab under PREFIX
 	install -d $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include/nnlab $(DESTDIR)$(PREFIX)/bin
 	install -m 644 $(LIB) $(SHLIB) $(DESTDIR)$(PREFIX)/lib/
-	install -m 644 $(HEADERS) $(DESTDIR)$(PREFIX)/include/nnlab/
+	install -m 644 $(PUBLIC_HEADERS) $(DESTDIR)$(PREFIX)/include/nnlab/
 	install -m 755 $(NNLAB) $(DESTDIR)$(PREFIX)/bin/
 	sed -e 's|@PREFIX@|$(PREFIX)|' reference/nnlab.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/nnlab.pc
 

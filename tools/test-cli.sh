@@ -40,9 +40,9 @@ expect "flag without value" 2 "needs a value" -- "$NNLAB" train --epochs
 expect "non-numeric value" 2 "--epochs expects an integer" -- "$NNLAB" train --epochs ten
 expect "bad activation" 2 "unknown activation 'relux'" -- "$NNLAB" train --act relux
 expect "bad optimizer" 2 "unknown optimizer" -- "$NNLAB" train --opt adamm
-expect "bad model spec" 1 "model '784-x-10'" -- "$NNLAB" train --model 784-x-10 --data xor
+expect "bad model spec" 1 "cannot read layer '784-x-10'" -- "$NNLAB" train --model 784-x-10 --data xor
 expect "model not matching data" 1 "2 features, the model takes 784" -- "$NNLAB" train --data xor --quiet
-expect "unknown data set" 1 "unknown data set 'cifar'" -- "$NNLAB" train --data cifar --model 2-2
+expect "unknown data set" 1 'unknown data set .cifar.' -- "$NNLAB" train --data cifar --model 2-2
 expect "eval needs --model" 2 "--model FILE is required" -- "$NNLAB" eval
 expect "eval missing checkpoint" 1 "nothere.safetensors" -- "$NNLAB" eval --model nothere.safetensors
 printf 'garbage' >bad.safetensors

@@ -185,8 +185,9 @@ int nn_idx_parse(nn_idx *out, const uint8_t *buf, size_t len)
         return NN_ERROR;
     out->data = malloc(out->size ? out->size : 1);
     if (!out->data) {
+        size_t size = out->size;
         memset(out, 0, sizeof *out);
-        return nn_fail("IDX: out of memory for %zu bytes", len);
+        return nn_fail("IDX: out of memory for %zu bytes", size);
     }
     memcpy(out->data, buf + offset, out->size);
     return NN_OK;
@@ -264,30 +265,36 @@ static void copy_rows(nn_dataset *dst, const nn_dataset *src, const int *idx, in
     }
 }
 
-/* Name a set "<base>/<part>", where base is name up to its first '/'. */
+/* Name a set "<base>/<part>", where base is name up to its first '/'
+ * ("fashion-mnist/train" gives "fashion-mnist/val"). */
 static void set_name(nn_dataset *ds, const char *name, const char *part)
 {
     int base = (int)strcspn(name, "/");
-    snprintf(ds->name, sizeof ds->name, "%.*s/%s", base, name, part);
+    if (base > 0)
+        snprintf(ds->name, sizeof ds->name, "%.*s/%s", base, name, part);
+    else
+        snprintf(ds->name, sizeof ds->name, "%s", part);
 }
 
 void nn_dataset_gather(float *x, int *y, const nn_dataset *ds, const int *idx, int count)
 {
-    /* Called for every minibatch: multiply by 1/255 (no division in the
-     * loop) and keep the inner loop a plain sweep the compiler vectorises. */
+    /* Called for every minibatch, so kept tight: x = byte · (1/255), a
+     * multiplication by a constant (no division) in a plain inner sweep
+     * that the compiler vectorises. */
     const float scale = 1.0f / 255.0f;
     const size_t dim = (size_t)ds->dim;
+    for (int r = 0; r < count; r++)
+        y[r] = ds->labels[idx[r]];
+    if (!ds->u8) {
+        for (int r = 0; r < count; r++)
+            memcpy(x + (size_t)r * dim, ds->f32 + (size_t)idx[r] * dim, dim * sizeof(float));
+        return;
+    }
     for (int r = 0; r < count; r++) {
-        size_t row = (size_t)idx[r];
+        const uint8_t *src = ds->u8 + (size_t)idx[r] * dim;
         float *dst = x + (size_t)r * dim;
-        if (ds->u8) {
-            const uint8_t *src = ds->u8 + row * dim;
-            for (size_t j = 0; j < dim; j++)
-                dst[j] = (float)src[j] * scale;
-        } else {
-            memcpy(dst, ds->f32 + row * dim, dim * sizeof(float));
-        }
-        y[r] = ds->labels[row];
+        for (size_t j = 0; j < dim; j++)
+            dst[j] = (float)src[j] * scale;
     }
 }
 
@@ -296,6 +303,8 @@ int nn_dataset_split(nn_dataset *train, nn_dataset *val, float fraction, nn_rng 
     memset(val, 0, sizeof *val);
     if (!(fraction > 0.0f && fraction < 1.0f)) /* also rejects NaN */
         return nn_fail("split: fraction %g outside (0, 1)", (double)fraction);
+    if (!train->labels || (!train->u8 && !train->f32) || train->dim < 1)
+        return nn_fail("split: data set \"%s\" holds no rows", train->name);
     int n = train->n;
     int n_val = (int)floor((double)fraction * n + 0.5);
     if (n_val < 1 || n_val >= n)
@@ -468,7 +477,7 @@ int nn_find_dataset(char *dir, size_t size, const char *name)
     for (int i = 0; i < n; i++) {
         if (has_idx_set(paths[i])) {
             if (strlen(paths[i]) >= size)
-                return nn_fail("%s: folder name longer than %zu bytes", paths[i], size - 1);
+                return nn_fail("%s: folder name does not fit in %zu bytes", paths[i], size);
             memcpy(dir, paths[i], strlen(paths[i]) + 1);
             return NN_OK;
         }

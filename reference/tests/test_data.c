@@ -239,8 +239,12 @@ static void test_idx_read_errors(void)
         fclose(f);
     CU_ASSERT_FATAL(gzlen > 40);
     const char *cut = write_file("cut-idx1-ubyte.gz", gzbytes, gzlen / 2, 0);
-    EXPECT_ERROR(nn_idx_read(&idx, cut), "cut-idx1-ubyte.gz");
+    EXPECT_ERROR(nn_idx_read(&idx, cut), "cut-idx1-ubyte.gz: truncated gzip data");
     CU_ASSERT_PTR_NULL(idx.data);
+    /* A flipped byte in the deflate stream or its CRC: zlib refuses it. */
+    gzbytes[gzlen - 6] ^= 0x5a;
+    const char *flipped = write_file("flipped-idx1-ubyte.gz", gzbytes, gzlen, 0);
+    EXPECT_ERROR(nn_idx_read(&idx, flipped), "flipped-idx1-ubyte.gz: ");
 }
 
 /* ------------------------------------------------------------ IDX folders */
@@ -343,7 +347,7 @@ static void test_find_dataset(void)
     EXPECT_OK(nn_find_dataset(dir, sizeof dir, "found"));
     snprintf(expected, sizeof expected, "%s/found", tmpdir);
     CU_ASSERT_STRING_EQUAL(dir, expected);
-    EXPECT_ERROR(nn_find_dataset(dir, 8, "found"), "longer than");
+    EXPECT_ERROR(nn_find_dataset(dir, 8, "found"), "does not fit");
     EXPECT_ERROR(nn_find_dataset(dir, sizeof dir, "no-such-set"), "make datasets");
     EXPECT_ERROR(nn_find_dataset(dir, sizeof dir, "../etc"), "not a plain name");
 
@@ -507,6 +511,16 @@ static void test_csv_read_file(void)
     EXPECT_ERROR(nn_csv_read(&t, "/nonexistent/nnlab.csv"), "cannot open");
     const char *bad = write_file("bad.csv", "a,b\n1\n", 6, 0);
     EXPECT_ERROR(nn_csv_read(&t, bad), "bad.csv: CSV line 2");
+
+    /* 65 MB of zeros, a few kB compressed: over the 64 MB cap. */
+    const char *big = tmp_path("big.csv.gz");
+    gzFile f = gzopen(big, "wb");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    static char zeros[1 << 20];
+    for (int i = 0; i < 65; i++)
+        gzwrite(f, zeros, sizeof zeros);
+    gzclose(f);
+    EXPECT_ERROR(nn_csv_read(&t, big), "larger than 64 MB");
 }
 
 static void test_table_to_dataset(void)
@@ -803,6 +817,7 @@ static void test_split(void)
     CU_ASSERT_EQUAL(train.n, 75);
     CU_ASSERT(all_zero(&val, sizeof val));
     nn_dataset_free(&train);
+    EXPECT_ERROR(nn_dataset_split(&train, &val, 0.5f, &rng), "holds no rows");
 
     /* Same seed, same split. */
     nn_dataset a, av, b, bv;
