@@ -85,5 +85,14 @@ done
 check "same seed, identical log" bash -c 'set -- seed1-*.csv; cmp -s "$1" "$2"'
 check "other seed, other log" bash -c 'set -- seed1-*.csv; ! cmp -s "$1" seed2-*.csv'
 
+if [ -r $src/t10k-labels-idx1-ubyte.gz ]; then
+  for r in a b; do
+    OPENBLAS_NUM_THREADS=1 "$NNLAB" train --data fashion-mnist --limit 3000 --model 784-64-10 --epochs 2 \
+      --quiet --seed 3 --log fm-$r.csv >/dev/null 2>&1
+  done
+  check "Fashion-MNIST: same seed, identical log" cmp -s fm-a.csv fm-b.csv
+  check "Fashion-MNIST: the log has 2 epochs" bash -c '[ $(wc -l <fm-a.csv) = 3 ]'
+fi
+
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]

@@ -68,6 +68,24 @@ class NNMlp(ctypes.Structure):
 
 MLPP = ctypes.POINTER(NNMlp)
 
+
+class NNRng(ctypes.Structure):
+    """Mirror of nn_rng in rng.h."""
+    _fields_ = [("state", ctypes.c_uint64), ("inc", ctypes.c_uint64)]
+
+
+RNGP = ctypes.POINTER(NNRng)
+
+
+def int_struct(name, fields):
+    """A ctypes mirror of a C struct made of ints only, fields in header order."""
+    return type(name, (ctypes.Structure,), {"_fields_": [(f, c_int) for f in fields]})
+
+
+# Mirrors of nn_conv_shape (conv.h) and nn_pool_shape (pool.h): built by
+# main() from the headers' field lists, so a reordered header cannot pass.
+SHAPES = {}
+
 # C prototypes of the functions the oracle calls: name -> (restype, argtypes).
 PROTOTYPES = {
     # neuron.h
@@ -106,6 +124,29 @@ PROTOTYPES = {
     "nn_lr_warmup": (c_float, [c_float, c_int, c_int]),
     # blas.h
     "nn_blas_set_threads": (None, [c_int]),
+    # rng.h
+    "nn_rng_seed": (None, [RNGP, ctypes.c_uint64]),
+    # dropout.h
+    "nn_dropout_forward": (None, [FP, FP, FP, c_int, c_float, c_int, RNGP]),
+    "nn_dropout_backward": (None, [FP, FP, FP, c_int]),
+    # batchnorm.h
+    "nn_batchnorm_forward_train": (None, [FP] * 9 + [c_int] * 3 + [c_float, c_float]),
+    "nn_batchnorm_forward_eval": (None, [FP] * 6 + [c_int] * 3 + [c_float]),
+    "nn_batchnorm_backward": (None, [FP] * 7 + [c_int] * 3),
+    # conv.h and pool.h: the shape structs are passed as void * (their
+    # layout is checked when main() reads it from the headers).
+    "nn_conv_out_size": (c_int, [c_int] * 4),
+    "nn_im2col": (None, [FP, FP, ctypes.c_void_p]),
+    "nn_col2im": (None, [FP, FP, ctypes.c_void_p]),
+    "nn_conv2d_forward_direct": (None, [FP, FP, FP, FP, ctypes.c_void_p]),
+    "nn_conv2d_backward_direct": (None, [FP, FP, FP, FP, FP, FP, ctypes.c_void_p]),
+    "nn_conv2d_workspace": (ctypes.c_long, [ctypes.c_void_p]),
+    "nn_conv2d_forward": (None, [FP, FP, FP, FP, FP, ctypes.c_void_p]),
+    "nn_conv2d_backward": (None, [FP, FP, FP, FP, FP, FP, FP, ctypes.c_void_p]),
+    "nn_maxpool_forward": (None, [FP, IP, FP, ctypes.c_void_p]),
+    "nn_maxpool_backward": (None, [FP, FP, IP, ctypes.c_void_p]),
+    "nn_avgpool_forward": (None, [FP, FP, ctypes.c_void_p]),
+    "nn_avgpool_backward": (None, [FP, FP, ctypes.c_void_p]),
 }
 
 
@@ -123,6 +164,14 @@ class Lib:
                 raise
             print(f"oracle: warning: {e}; loading it lazily", file=sys.stderr)
             self._dll = ctypes.CDLL(str(path), mode=os.RTLD_LAZY)
+
+    def has(self, name):
+        """Whether the library defines the symbol name."""
+        try:
+            getattr(self._dll, name)
+        except AttributeError:
+            return False
+        return True
 
     def __getattr__(self, name):
         fn = getattr(self._dll, name)  # AttributeError names a missing symbol
@@ -210,6 +259,12 @@ class Comparison:
             self.where = _worst(label, got, want)
         return err
 
+    def require(self, label, ok, detail=""):
+        """A property with no numeric error (a count, a set of values): fails the check if false."""
+        if not ok and math.isfinite(self.err):
+            self.err = math.inf
+            self.where = f"{label}: {detail}" if detail else label
+
 
 def _worst(label, got, want):
     """A short description of the worst element of got against want."""
@@ -237,6 +292,7 @@ class Report:
     def __init__(self):
         self.passed = 0
         self.failed = 0
+        self.skipped = 0
 
     def result(self, name, err, tol=TOL, where=""):
         if math.isfinite(err) and err < tol:
@@ -249,8 +305,21 @@ class Report:
                 print(f"       worst: {where}")
         sys.stdout.flush()
 
-    def run(self, name, check, *args, tol=TOL):
-        """Run check(*args) -> Comparison; an exception fails the check with its message."""
+    def skip(self, name, why):
+        self.skipped += 1
+        print(f"skip {name.ljust(self.WIDTH)}  skipped: {why}")
+        sys.stdout.flush()
+
+    def run(self, name, check, *args, tol=TOL, needs=(), lib=None):
+        """Run check(*args) -> Comparison; an exception fails the check with its message.
+
+        needs: symbols of a module that may not be written yet (labs 6-7 while
+        in progress): when lib lacks one of them the check is skipped, not failed.
+        """
+        missing = [sym for sym in needs if not lib.has(sym)]
+        if missing:
+            self.skip(name, f"symbol missing: {', '.join(missing)}")
+            return
         try:
             cmp = check(*args)
         except AttributeError as e:       # symbol not in the library
@@ -806,6 +875,351 @@ def check_training(lib, rng, n_steps=20, batch=7, lr=0.1):
     for l in range(L):
         cmp.add(f"final W[{l}]", ws[l], as_np(wt[l]), scaled=True)
         cmp.add(f"final b[{l}]", bs[l], as_np(bt[l]), scaled=True)
+    return cmp
+
+
+# ----------------------------------------------------------------- lab 6: regularization
+
+BN_MOMENTUM, BN_EPS = 0.1, 1e-5
+
+
+def bn_input(rng, shape):
+    """Random input whose channels (axis 1) differ in offset and spread."""
+    c = shape[1]
+    bshape = (1, c) + (1,) * (len(shape) - 2)
+    offset = rng.uniform(-3.0, 3.0, size=c).reshape(bshape)
+    spread = rng.uniform(0.5, 3.0, size=c).reshape(bshape)
+    return f32(offset + spread * rng.normal(size=shape))
+
+
+def bn_dims(shape):
+    """nnlab's (batch, c, spatial) for a PyTorch [N, C] or [N, C, H, W] shape."""
+    return shape[0], shape[1], int(np.prod(shape[2:], dtype=np.int64))
+
+
+def check_batchnorm_train(lib, rng, shape):
+    """nn_batchnorm_forward_train vs F.batch_norm(training=True).
+
+    Compared: out, x̂ = (x - μ)/√(σ² + ε), the saved mean and invstd, and the
+    running mean and variance that PyTorch updates in place (momentum 0.1,
+    unbiased variance). Axes other than 1 are the ones reduced over.
+    """
+    batch, c, spatial = bn_dims(shape)
+    mom, eps = f32s(BN_MOMENTUM), f32s(BN_EPS)
+    x = bn_input(rng, shape)
+    gamma = f32(rng.uniform(0.5, 2.0, size=c))
+    beta = f32(rng.normal(size=c))
+    run_mean = f32(rng.normal(size=c))
+    run_var = f32(rng.uniform(0.5, 2.0, size=c))
+
+    rm_t, rv_t = t64(run_mean), t64(run_var)
+    xt = t64(x)
+    want_out = F.batch_norm(xt, rm_t, rv_t, weight=t64(gamma), bias=t64(beta), training=True,
+                            momentum=mom, eps=eps)
+    axes = [0] + list(range(2, len(shape)))
+    mu = xt.mean(dim=axes, keepdim=True)
+    var = xt.var(dim=axes, unbiased=False, keepdim=True)
+    want_xhat = (xt - mu) / torch.sqrt(var + eps)
+
+    out = np.full(shape, np.nan, np.float32)
+    xhat = np.full(shape, np.nan, np.float32)
+    mean = np.full(c, np.nan, np.float32)
+    invstd = np.full(c, np.nan, np.float32)
+    lib.nn_batchnorm_forward_train(ptr(out), ptr(xhat), ptr(mean), ptr(invstd), ptr(run_mean),
+                                   ptr(run_var), ptr(x), ptr(gamma), ptr(beta), batch, c,
+                                   spatial, mom, eps)
+    cmp = Comparison()
+    # γ x̂ + β and x̂ come from x - μ, which cancels: scaled.
+    cmp.add("out", out, as_np(want_out), scaled=True)
+    cmp.add("xhat", xhat, as_np(want_xhat), scaled=True)
+    cmp.add("mean", mean, as_np(mu).ravel())
+    cmp.add("invstd", invstd, as_np(1.0 / torch.sqrt(var + eps)).ravel())
+    cmp.add("running mean", run_mean, as_np(rm_t))
+    cmp.add("running var", run_var, as_np(rv_t))
+    return cmp
+
+
+def check_batchnorm_eval(lib, rng, shape):
+    """nn_batchnorm_forward_eval vs F.batch_norm(training=False).
+
+    The running statistics are far from the batch's own (mean offset by 2,
+    variance ×4), so normalising with the batch statistics cannot pass.
+    """
+    batch, c, spatial = bn_dims(shape)
+    eps = f32s(BN_EPS)
+    x = bn_input(rng, shape)
+    gamma = f32(rng.uniform(0.5, 2.0, size=c))
+    beta = f32(rng.normal(size=c))
+    axes = tuple([0] + list(range(2, len(shape))))
+    run_mean = f32(x.mean(axis=axes) + 2.0)
+    run_var = f32(4.0 * x.var(axis=axes))
+    want = F.batch_norm(t64(x), t64(run_mean), t64(run_var), weight=t64(gamma),
+                        bias=t64(beta), training=False, eps=eps)
+    out = np.full(shape, np.nan, np.float32)
+    lib.nn_batchnorm_forward_eval(ptr(out), ptr(x), ptr(gamma), ptr(beta), ptr(run_mean),
+                                  ptr(run_var), batch, c, spatial, eps)
+    cmp = Comparison()
+    cmp.add("out", out, as_np(want), scaled=True)
+    return cmp
+
+
+def check_batchnorm_backward(lib, rng, shape):
+    """nn_batchnorm_backward (din, dγ, dβ) vs autograd through F.batch_norm(training=True).
+
+    x̂ and invstd are the C forward's own. Done twice: from zeroed gradients,
+    then from random ones, which must be kept and added to.
+    """
+    batch, c, spatial = bn_dims(shape)
+    mom, eps = f32s(BN_MOMENTUM), f32s(BN_EPS)
+    x = bn_input(rng, shape)
+    gamma = f32(rng.uniform(0.5, 2.0, size=c))
+    beta = f32(rng.normal(size=c))
+    dout = f32(rng.normal(size=shape))
+    xt, gt, bt = t64(x, True), t64(gamma, True), t64(beta, True)
+    F.batch_norm(xt, None, None, weight=gt, bias=bt, training=True, eps=eps).backward(t64(dout))
+    grads = [as_np(t.grad) for t in (xt, gt, bt)]
+
+    out, xhat = np.zeros(shape, np.float32), np.zeros(shape, np.float32)
+    mean, invstd = np.zeros(c, np.float32), np.zeros(c, np.float32)
+    run_mean, run_var = np.zeros(c, np.float32), np.ones(c, np.float32)
+    lib.nn_batchnorm_forward_train(ptr(out), ptr(xhat), ptr(mean), ptr(invstd), ptr(run_mean),
+                                   ptr(run_var), ptr(x), ptr(gamma), ptr(beta), batch, c,
+                                   spatial, mom, eps)
+    cmp = Comparison()
+    for prior in (False, True):
+        start = [f32(rng.normal(size=g.shape)) if prior else np.zeros(g.shape, np.float32)
+                 for g in grads]
+        din, dgamma, dbeta = (a.copy() for a in start)
+        lib.nn_batchnorm_backward(ptr(din), ptr(dgamma), ptr(dbeta), ptr(dout), ptr(xhat),
+                                  ptr(gamma), ptr(invstd), batch, c, spatial)
+        tag = " (accumulated)" if prior else ""
+        for label, got, s0, g in zip(("din", "dgamma", "dbeta"), (din, dgamma, dbeta), start,
+                                     grads):
+            # din = γ invstd (dy - mean dy - x̂ mean(dy x̂)) cancels: scaled.
+            cmp.add(label + tag, got, s0.astype(np.float64) + g, scaled=True)
+    return cmp
+
+
+def check_dropout(lib, rng, p=0.3, n=2000):
+    """nn_dropout_forward / _backward with the mask the C code drew.
+
+    Training: every mask value is 0 or 1/(1 - p) (as float32 computes it),
+    the kept fraction is within 5σ of 1 - p, out = in·mask and
+    din = dout·mask (autograd of x·mask, from zero and accumulated).
+    Evaluation: out = in, mask = 1, and the generator state is untouched.
+    """
+    p = f32s(p)
+    x = f32(rng.normal(size=n))
+    dout = f32(rng.normal(size=n))
+    state = NNRng()
+    lib.nn_rng_seed(ctypes.byref(state), int(rng.integers(1 << 62)))
+    out = np.full(n, np.nan, np.float32)
+    mask = np.full(n, np.nan, np.float32)
+    lib.nn_dropout_forward(ptr(out), ptr(mask), ptr(x), n, p, 1, ctypes.byref(state))
+
+    cmp = Comparison()
+    keep = float(np.float32(1.0) / (np.float32(1.0) - np.float32(p)))
+    nearest = np.where(np.abs(mask) < 0.5 * keep, 0.0, keep)
+    cmp.add("mask in {0, 1/(1-p)}", mask, nearest)
+    kept = float(np.mean(mask != 0))
+    sigma = math.sqrt(p * (1.0 - p) / n)
+    cmp.require("kept fraction", abs(kept - (1.0 - p)) < 5.0 * sigma,
+                f"{kept:.4f}, expected {1.0 - p:.4f} ± {5.0 * sigma:.4f}")
+    cmp.add("out = in*mask", out, as_np(t64(x) * t64(mask)))
+
+    xt = t64(x, True)
+    (xt * t64(mask)).backward(t64(dout))
+    for prior in (False, True):
+        din = f32(rng.normal(size=n)) if prior else np.zeros(n, np.float32)
+        want = din.astype(np.float64) + as_np(xt.grad)
+        lib.nn_dropout_backward(ptr(din), ptr(dout), ptr(mask), n)
+        cmp.add("din" + (" (accumulated)" if prior else ""), din, want)
+
+    before = (state.state, state.inc)
+    out[:], mask[:] = np.nan, np.nan
+    lib.nn_dropout_forward(ptr(out), ptr(mask), ptr(x), n, p, 0, ctypes.byref(state))
+    cmp.add("eval out = in", out, x)
+    cmp.add("eval mask = 1", mask, np.ones(n))
+    cmp.require("eval leaves the rng alone", (state.state, state.inc) == before)
+    return cmp
+
+
+# ----------------------------------------------------------------- lab 7: convolution, pooling
+
+CONV_SYMBOLS = ("nn_conv_out_size", "nn_im2col", "nn_col2im", "nn_conv2d_forward_direct",
+                "nn_conv2d_backward_direct", "nn_conv2d_workspace", "nn_conv2d_forward",
+                "nn_conv2d_backward")
+POOL_SYMBOLS = ("nn_maxpool_forward", "nn_maxpool_backward", "nn_avgpool_forward",
+                "nn_avgpool_backward")
+
+# (batch, c_in, h, w, c_out, kh, kw, stride, pad): the case of the lab, and
+# a non-square kernel whose stride exceeds it and whose padding exceeds half.
+CONV_CASES = {
+    "3x3_s2_p1": dict(batch=2, c_in=3, h=7, w=9, c_out=4, kh=3, kw=3, stride=2, pad=1),
+    "2x3_s3_p2": dict(batch=2, c_in=2, h=8, w=7, c_out=3, kh=2, kw=3, stride=3, pad=2),
+}
+
+
+def read_int_struct(include_dir, header, name):
+    """Field names of `typedef struct { int a; int b, c; ... } name;` in header order."""
+    text = (include_dir / header).read_text(encoding="utf-8")
+    text = re.sub(r"/\*.*?\*/", "", text, flags=re.S)
+    body = re.search(r"typedef\s+struct\s*\{(.*?)\}\s*" + name + r"\s*;", text, re.S).group(1)
+    fields = []
+    for decl in filter(None, (d.strip() for d in body.split(";"))):
+        kind, _, names = decl.partition(" ")
+        if kind != "int":
+            raise ValueError(f"{name}: field '{decl}' is not an int")
+        fields += [f.strip() for f in names.split(",")]
+    return fields
+
+
+def conv_case(rng, k):
+    """Inputs of one convolution and the torch tensors made from them."""
+    x = f32(rng.normal(size=(k["batch"], k["c_in"], k["h"], k["w"])))
+    w = f32(rng.normal(size=(k["c_out"], k["c_in"], k["kh"], k["kw"])) /
+            math.sqrt(k["c_in"] * k["kh"] * k["kw"]))
+    b = f32(rng.normal(size=k["c_out"]))
+    return SHAPES["nn_conv_shape"](**k), x, w, b
+
+
+def conv_out_shape(lib, k):
+    oh = lib.nn_conv_out_size(k["h"], k["kh"], k["stride"], k["pad"])
+    ow = lib.nn_conv_out_size(k["w"], k["kw"], k["stride"], k["pad"])
+    return (k["batch"], k["c_out"], oh, ow)
+
+
+def check_conv_forward(lib, rng, k):
+    """nn_conv2d_forward and _direct vs F.conv2d (and nn_conv_out_size vs its shape)."""
+    shape, x, w, b = conv_case(rng, k)
+    want = F.conv2d(t64(x), t64(w), t64(b), stride=k["stride"], padding=k["pad"])
+    cmp = Comparison()
+    got_shape = conv_out_shape(lib, k)
+    cmp.require("nn_conv_out_size", got_shape == tuple(want.shape),
+                f"{got_shape}, PyTorch {tuple(want.shape)}")
+    if got_shape != tuple(want.shape):
+        return cmp
+    work = np.full(lib.nn_conv2d_workspace(ctypes.byref(shape)), np.nan, np.float32)
+    out = np.full(got_shape, np.nan, np.float32)
+    lib.nn_conv2d_forward(ptr(out), ptr(x), ptr(w), ptr(b), ptr(work), ctypes.byref(shape))
+    cmp.add("out (im2col + sgemm)", out, as_np(want), scaled=True)
+    out = np.full(got_shape, np.nan, np.float32)
+    lib.nn_conv2d_forward_direct(ptr(out), ptr(x), ptr(w), ptr(b), ctypes.byref(shape))
+    cmp.add("out (direct)", out, as_np(want), scaled=True)
+    return cmp
+
+
+def check_conv_backward(lib, rng, k):
+    """nn_conv2d_backward and _direct (din, dW, db) vs autograd through F.conv2d.
+
+    Each from zeroed gradients, from random ones (accumulated), and with
+    din = NULL (dW, db still right).
+    """
+    shape, x, w, b = conv_case(rng, k)
+    xt, wt, bt = t64(x, True), t64(w, True), t64(b, True)
+    y = F.conv2d(xt, wt, bt, stride=k["stride"], padding=k["pad"])
+    dout = f32(rng.normal(size=tuple(y.shape)))
+    y.backward(t64(dout))
+    grads = [as_np(t.grad) for t in (xt, wt, bt)]
+    work = np.full(lib.nn_conv2d_workspace(ctypes.byref(shape)), np.nan, np.float32)
+    versions = {
+        "sgemm": lambda din, dw, db: lib.nn_conv2d_backward(
+            ptr(din), ptr(dw), ptr(db), ptr(dout), ptr(x), ptr(w), ptr(work), ctypes.byref(shape)),
+        "direct": lambda din, dw, db: lib.nn_conv2d_backward_direct(
+            ptr(din), ptr(dw), ptr(db), ptr(dout), ptr(x), ptr(w), ctypes.byref(shape)),
+    }
+    cmp = Comparison()
+    for version, call in versions.items():
+        for mode in ("zero", "accumulated", "din NULL"):
+            start = [f32(rng.normal(size=g.shape)) if mode != "zero" else
+                     np.zeros(g.shape, np.float32) for g in grads]
+            got = [a.copy() for a in start]
+            call(None if mode == "din NULL" else got[0], got[1], got[2])
+            for i, label in enumerate(("din", "dW", "db")):
+                if i == 0 and mode == "din NULL":
+                    cmp.add(f"{version} {mode}: din untouched", got[0], start[0])
+                    continue
+                cmp.add(f"{version} {mode}: {label}", got[i],
+                        start[i].astype(np.float64) + grads[i], scaled=True)
+    return cmp
+
+
+def check_im2col(lib, rng, k):
+    """nn_im2col vs F.unfold and nn_col2im (accumulating) vs F.fold, image by image."""
+    shape, x, _, _ = conv_case(rng, k)
+    kw_ = dict(kernel_size=(k["kh"], k["kw"]), padding=k["pad"], stride=k["stride"])
+    _, _, oh, ow = conv_out_shape(lib, k)
+    rows, cols = k["c_in"] * k["kh"] * k["kw"], oh * ow
+    cmp = Comparison()
+    for n in range(k["batch"]):
+        img = np.ascontiguousarray(x[n])
+        col = np.full((rows, cols), np.nan, np.float32)
+        lib.nn_im2col(ptr(col), ptr(img), ctypes.byref(shape))
+        cmp.add(f"im2col image {n}", col, as_np(F.unfold(t64(img[None]), **kw_)[0]))
+        g = f32(rng.normal(size=(rows, cols)))
+        acc = f32(rng.normal(size=img.shape))
+        want = acc.astype(np.float64) + as_np(
+            F.fold(t64(g[None]), output_size=(k["h"], k["w"]), **kw_)[0])
+        lib.nn_col2im(ptr(acc), ptr(g), ctypes.byref(shape))
+        cmp.add(f"col2im image {n} (accumulated)", acc, want, scaled=True)
+    return cmp
+
+
+POOL_CASES = {
+    "k3_s2": dict(batch=2, c=3, h=7, w=9, k=3, stride=2),     # overlapping windows
+    "k2_s2": dict(batch=2, c=3, h=7, w=9, k=2, stride=2),     # odd sizes: last row/col dropped
+}
+
+
+def pool_case(rng, k, ties=False):
+    """Pooling input; ties=True draws from {0, 1, 2} so that windows hold equal maxima."""
+    size = (k["batch"], k["c"], k["h"], k["w"])
+    x = rng.integers(0, 3, size=size) if ties else rng.normal(size=size)
+    return SHAPES["nn_pool_shape"](**k), f32(x)
+
+
+def check_maxpool(lib, rng, k, ties=False):
+    """nn_maxpool_forward (out, argmax) and _backward vs F.max_pool2d(return_indices=True).
+
+    PyTorch's indices are y·w + x within the plane, nnlab's convention; on ties
+    both keep the first maximum in row-major window order.
+    """
+    shape, x = pool_case(rng, k, ties)
+    xt = t64(x, True)
+    y, idx = F.max_pool2d(xt, k["k"], k["stride"], return_indices=True)
+    dout = f32(rng.normal(size=tuple(y.shape)))
+    y.backward(t64(dout))
+    out = np.full(tuple(y.shape), np.nan, np.float32)
+    argmax = np.full(tuple(y.shape), -1, np.int32)
+    lib.nn_maxpool_forward(ptr(out), ptr(argmax), ptr(x), ctypes.byref(shape))
+    cmp = Comparison()
+    cmp.add("out", out, as_np(y))
+    cmp.add("argmax", argmax, idx.numpy())
+    for prior in (False, True):
+        din = f32(rng.normal(size=x.shape)) if prior else np.zeros(x.shape, np.float32)
+        want = din.astype(np.float64) + as_np(xt.grad)
+        lib.nn_maxpool_backward(ptr(din), ptr(dout), ptr(argmax), ctypes.byref(shape))
+        # overlapping windows add several gradients into one pixel: scaled.
+        cmp.add("din" + (" (accumulated)" if prior else ""), din, want, scaled=True)
+    return cmp
+
+
+def check_avgpool(lib, rng, k):
+    """nn_avgpool_forward / _backward vs F.avg_pool2d and its autograd."""
+    shape, x = pool_case(rng, k)
+    xt = t64(x, True)
+    y = F.avg_pool2d(xt, k["k"], k["stride"])
+    dout = f32(rng.normal(size=tuple(y.shape)))
+    y.backward(t64(dout))
+    out = np.full(tuple(y.shape), np.nan, np.float32)
+    lib.nn_avgpool_forward(ptr(out), ptr(x), ctypes.byref(shape))
+    cmp = Comparison()
+    cmp.add("out", out, as_np(y), scaled=True)          # a window's mean: a sum
+    for prior in (False, True):
+        din = f32(rng.normal(size=x.shape)) if prior else np.zeros(x.shape, np.float32)
+        want = din.astype(np.float64) + as_np(xt.grad)
+        lib.nn_avgpool_backward(ptr(din), ptr(dout), ctypes.byref(shape))
+        cmp.add("din" + (" (accumulated)" if prior else ""), din, want, scaled=True)
     return cmp
 
 

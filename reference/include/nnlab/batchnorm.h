@@ -10,7 +10,8 @@
  * Training:  μ = (1/m) Σ x,  σ² = (1/m) Σ (x − μ)²,  x̂ = (x − μ)/√(σ² + ε),
  *            y = γ x̂ + β;  running stats r ← (1 − momentum) r + momentum · stat,
  *            with the unbiased variance σ²·m/(m − 1) for the running variance
- *            (as PyTorch).
+ *            (as PyTorch). With m = 1 that estimate does not exist (PyTorch
+ *            refuses such a batch): the running variance is left unchanged.
  * Evaluation: y = γ (x − r_mean)/√(r_var + ε) + β.
  */
 #ifndef NNLAB_BATCHNORM_H
