@@ -155,8 +155,8 @@ void nn_batchnorm_backward(float *din, float *dgamma, float *dbeta, const float 
     /* BEGIN SOLUTION */
     /* STUB: (void)din; (void)dgamma; (void)dbeta; (void)dout; (void)xhat; (void)gamma; (void)invstd; (void)batch; (void)c; (void)spatial; */
     /* y = γ x̂ + β gives ∂L/∂β = Σ dy and ∂L/∂γ = Σ dy x̂ directly.
-     * For x, each x_j moves x̂_i = (x_i − μ)·invstd along three paths: itself,
-     * the mean μ and the variance σ². With ∂L/∂x̂ = γ dy, ∂μ/∂x_j = 1/m and
+     * For x, x_j reaches each x̂_i = (x_i − μ)·invstd along three paths:
+     * directly (i = j), through the mean μ and through the variance σ². With ∂L/∂x̂ = γ dy, ∂μ/∂x_j = 1/m and
      * ∂σ²/∂x_j = 2 (x_j − μ)/m, the three add up to
      *   ∂L/∂x_j = γ·invstd · (dy_j − mean(dy) − x̂_j · mean(dy·x̂)),
      * the header's (γ·invstd/m)(m·dy − Σ dy − x̂ Σ dy·x̂) divided through.

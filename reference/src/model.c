@@ -152,12 +152,13 @@ static int is_relu_family(nn_act a)
 
 /* He init suits layers feeding the ReLU family (ReLU halves the variance),
  * Xavier the rest: look for the next activation, stopping at the next
- * weighted layer. Fan-in counts every input of one output unit. */
+ * weighted layer. A conv layer is c_out units (filters) of c_in·kh·kw
+ * inputs each: fan_in = c_in·kh·kw, fan_out = c_out. */
 static void init_weights(nn_model *m, int i, nn_rng *rng)
 {
     nn_layer *l = &m->layers[i];
     int fan_in = l->kind == NN_LAYER_CONV ? l->in_c * l->kh * l->kw : l->n_in;
-    int fan_out = l->kind == NN_LAYER_CONV ? l->out_c * l->kh * l->kw : l->n_out;
+    int fan_out = l->kind == NN_LAYER_CONV ? l->out_c : l->n_out;
     int he = 0;
     for (int j = i + 1; j < m->n_layers; j++) {
         nn_layer_kind k = m->layers[j].kind;

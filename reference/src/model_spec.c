@@ -165,6 +165,9 @@ static int parse_token(nn_layer *l, char *tok)
 
 static int parse_list(nn_layer *layers, int max, const char *spec)
 {
+    size_t len = strlen(spec);
+    if (strstr(spec, ",,") || spec[0] == ',' || (len && spec[len - 1] == ','))
+        return nn_fail("model '%s': empty layer between commas", spec), -1;
     char buf[NN_SPEC_MAX];
     snprintf(buf, sizeof buf, "%s", spec);
     int n = 0;

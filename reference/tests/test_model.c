@@ -1,6 +1,7 @@
 /* The model container: specification parsing, parameters, forward and
  * backward against an independent double-precision MLP, checkpoints. */
 #include "testutil.h"
+#include "nnlab/backprop.h"
 #include "nnlab/checkpoint.h"
 #include "nnlab/error.h"
 #include "nnlab/model.h"
@@ -214,6 +215,196 @@ static void test_load_errors(void)
     rmdir(dir);
 }
 
+
+/* LeNet-5's parameters, counted by hand:
+ * conv1 6·1·5·5 + 6 = 156, conv2 16·6·5·5 + 16 = 2416,
+ * dense 400·120 + 120 = 48120, 120·84 + 84 = 10164, 84·10 + 10 = 850. */
+static void test_lenet5_preset(void)
+{
+    int shape[3] = { 1, 28, 28 };
+    nn_rng rng;
+    nn_rng_seed(&rng, 1);
+    nn_model *m = nn_model_create("lenet5", NN_ACT_RELU, shape, &rng);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+    CU_ASSERT_EQUAL(nn_model_count_params(m), 156 + 2416 + 48120 + 10164 + 850);
+    CU_ASSERT_EQUAL(m->n_layers, 12);
+    CU_ASSERT_EQUAL(m->layers[2].out_h, 14);  /* (28 − 2)/2 + 1 */
+    CU_ASSERT_EQUAL(m->layers[3].out_h, 10);  /* (14 − 5)/1 + 1 */
+    CU_ASSERT_EQUAL(m->layers[6].n_out, 400); /* 16·5·5 */
+    CU_ASSERT_EQUAL(nn_model_outputs(m), 10);
+    nn_model_free(m);
+}
+
+static void test_layer_list_specs(void)
+{
+    int shape[3] = { 3, 9, 7 };
+    nn_model *m = nn_model_create("conv:4x3x2:stride=2:pad=1,batchnorm,tanh,avgpool:2:stride=1,"
+                                  "flatten,dropout:0.5,dense:5,batchnorm,dense:2",
+                                  NN_ACT_RELU, shape, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+    /* conv: (9 + 2 − 3)/2 + 1 = 5, (7 + 2 − 2)/2 + 1 = 4; avgpool 2 stride 1: 4 x 3 */
+    CU_ASSERT_EQUAL(m->layers[0].out_h, 5);
+    CU_ASSERT_EQUAL(m->layers[0].out_w, 4);
+    CU_ASSERT_EQUAL(m->layers[3].out_h, 4);
+    CU_ASSERT_EQUAL(m->layers[3].out_w, 3);
+    CU_ASSERT_EQUAL(m->layers[4].n_out, 4 * 4 * 3);
+    CU_ASSERT_EQUAL(m->layers[6].n_in, 48);
+    CU_ASSERT_STRING_EQUAL(m->params[2].name, "layers.1.weight");
+    CU_ASSERT_STRING_EQUAL(m->params[m->n_params - 1].name, "layers.7.running_var");
+    nn_model_free(m);
+    const char *bad[] = { "conv:6x5", "conv:6x5x5:pad=-1", "maxpool", "maxpool:2:pad=1",
+                          "dense:0", "dropout:1", "dropout:x", "relu:3", "conv:6x30x30",
+                          "flatten:2", "dense:10,,dense:2" };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        nn_clear_error();
+        m = nn_model_create(bad[i], NN_ACT_RELU, (int[3]){ 1, 28, 28 }, NULL);
+        if (m)
+            fprintf(stderr, "accepted bad spec '%s'\n", bad[i]);
+        CU_ASSERT_PTR_NULL(m);
+        CU_ASSERT(strlen(nn_last_error()) > 0);
+        nn_model_free(m);
+    }
+}
+
+/* Float objective for the wiring check of a whole CNN: L = Σ logits ⊙ R. */
+typedef struct {
+    nn_model *m;
+    const float *x;
+    const float *r;
+    int batch;
+} cnn_ctx;
+
+static double cnn_objective(void *p)
+{
+    cnn_ctx *c = p;
+    const float *y = nn_model_forward(c->m, c->x, c->batch);
+    double s = 0;
+    for (int i = 0; i < c->batch * nn_model_outputs(c->m); i++)
+        s += (double)y[i] * c->r[i];
+    return s;
+}
+
+/* Central difference of the float objective at theta[k], step h. */
+static double central_difference(cnn_ctx *ctx, float *theta, int k, float h)
+{
+    float keep = theta[k];
+    theta[k] = keep + h;
+    double up = cnn_objective(ctx);
+    theta[k] = keep - h;
+    double down = cnn_objective(ctx);
+    theta[k] = keep;
+    return (up - down) / (2.0 * h);
+}
+
+/* Every layer kind in one network, in training mode (batch norm with batch
+ * statistics; dropout p = 0 keeps the objective deterministic). The float
+ * forward limits the finite differences to about 1e-4 absolute, so the
+ * check is |a − g| <= 2e-2 (|a| + |g|) + 1e-4: it checks the wiring between
+ * layers (each kernel has its own exact check). The absolute term matters:
+ * a bias right before batch norm has a true gradient of 0, since batch norm
+ * subtracts whatever constant the bias adds. */
+static void test_cnn_backward_wiring(void)
+{
+    enum { B = 3 };
+    int shape[3] = { 2, 6, 6 };
+    nn_rng rng;
+    nn_rng_seed(&rng, 12);
+    nn_model *m = nn_model_create("conv:3x3x3:pad=1,batchnorm,tanh,avgpool:2,conv:4x2x2,"
+                                  "maxpool:2,flatten,dropout:0,dense:5,batchnorm,softplus,"
+                                  "dense:3", NN_ACT_RELU, shape, &rng);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+    nn_model_set_training(m, 1);
+    float x[B * 72], r[B * 3];
+    tu_fill(x, B * 72, -1, 1, &rng);
+    tu_fill(r, B * 3, -1, 1, &rng);
+    nn_model_zero_grad(m);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(nn_model_forward(m, x, B));
+    nn_model_backward(m, x, r, B);
+    cnn_ctx ctx = { m, x, r, B };
+    int checked = 0;
+    for (int i = 0; i < m->n_params; i++) {
+        nn_param *p = &m->params[i];
+        for (size_t k = 0; p->grad && k < p->value->size; k++) {
+            double g = central_difference(&ctx, p->value->data, (int)k, 1e-2f);
+            double a = p->grad->data[k];
+            char msg[160];
+            snprintf(msg, sizeof msg, "%s[%zu]: analytic %.6g, numerical %.6g", p->name, k, a, g);
+            CU_assertImplementation(fabs(a - g) <= 2e-2 * (fabs(a) + fabs(g)) + 1e-4, __LINE__,
+                                    msg, __FILE__, "", CU_FALSE);
+            checked++;
+        }
+    }
+    CU_ASSERT(checked == nn_model_count_params(m));
+    nn_model_free(m);
+}
+
+/* Train a CNN with batch norm briefly (running statistics move away from
+ * 0 and 1), save, load, and compare evaluation-mode predictions bit for bit. */
+static void test_cnn_checkpoint_round_trip(void)
+{
+    int shape[3] = { 1, 8, 8 };
+    nn_rng rng;
+    nn_rng_seed(&rng, 4);
+    nn_model *a = nn_model_create("conv:4x3x3,batchnorm,relu,maxpool:2,flatten,dense:6,"
+                                  "batchnorm,relu,dropout:0.2,dense:3", NN_ACT_RELU, shape,
+                                  &rng);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+    float x[16 * 64], dlogits[16 * 3];
+    tu_fill(x, 16 * 64, 0, 1, &rng);
+    tu_fill(dlogits, 16 * 3, -0.1f, 0.1f, &rng);
+    nn_model_set_training(a, 1);
+    for (int step = 0; step < 3; step++) {
+        nn_model_forward(a, x, 16);
+        nn_model_zero_grad(a);
+        nn_model_backward(a, x, dlogits, 16);
+        for (int i = 0; i < a->n_params; i++)
+            for (size_t k = 0; a->params[i].grad && k < a->params[i].value->size; k++)
+                a->params[i].value->data[k] -= 0.1f * a->params[i].grad->data[k];
+    }
+    CU_ASSERT(a->layers[1].run_mean.data[0] != 0.0f);
+    char dir[] = "/tmp/nnlab-model-XXXXXX", path[64];
+    CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/cnn.safetensors", dir);
+    CU_ASSERT_EQUAL_FATAL(nn_model_save(a, path), NN_OK);
+    nn_model *b = nn_model_load(path);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+    CU_ASSERT_EQUAL(b->in_h, 8);
+    nn_model_set_training(a, 0);
+    nn_model_set_training(b, 0);
+    float ya[16 * 3];
+    memcpy(ya, nn_model_forward(a, x, 16), sizeof ya);
+    CU_ASSERT_EQUAL(memcmp(ya, nn_model_forward(b, x, 16), sizeof ya), 0);
+    nn_model_free(a);
+    nn_model_free(b);
+    remove(path);
+    rmdir(dir);
+}
+
+/* Evaluation mode turns dropout off and batch norm to running statistics:
+ * the same input twice gives the same output; training mode with dropout
+ * gives a different one each call. */
+static void test_training_and_eval_modes(void)
+{
+    nn_rng rng;
+    nn_rng_seed(&rng, 2);
+    nn_model *m = nn_model_create("8-16-4", NN_ACT_RELU, NULL, &rng);
+    nn_model_free(m);
+    m = nn_model_create("dense:16,relu,dropout:0.5,dense:4", NN_ACT_RELU, (int[3]){ 8, 1, 1 },
+                        &rng);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+    float x[2 * 8], y1[8], y2[8];
+    tu_fill(x, 16, -1, 1, &rng);
+    nn_model_set_training(m, 0);
+    memcpy(y1, nn_model_forward(m, x, 2), sizeof y1);
+    memcpy(y2, nn_model_forward(m, x, 2), sizeof y2);
+    CU_ASSERT_EQUAL(memcmp(y1, y2, sizeof y1), 0);
+    nn_model_set_training(m, 1);
+    memcpy(y1, nn_model_forward(m, x, 2), sizeof y1);
+    memcpy(y2, nn_model_forward(m, x, 2), sizeof y2);
+    CU_ASSERT(memcmp(y1, y2, sizeof y1) != 0);
+    nn_model_free(m);
+}
+
 void suite_model(void)
 {
     CU_pSuite s = CU_add_suite("model", NULL, NULL);
@@ -224,4 +415,9 @@ void suite_model(void)
     CU_add_test(s, "buffers grow with the batch", test_reserve_grows);
     CU_add_test(s, "checkpoint round trip is exact", test_checkpoint_round_trip);
     CU_add_test(s, "checkpoint load errors", test_load_errors);
+    CU_add_test(s, "lenet5 preset: shapes and parameter count", test_lenet5_preset);
+    CU_add_test(s, "layer lists: shapes, names, bad specs", test_layer_list_specs);
+    CU_add_test(s, "CNN backward wiring vs finite differences", test_cnn_backward_wiring);
+    CU_add_test(s, "CNN with batch norm: checkpoint round trip", test_cnn_checkpoint_round_trip);
+    CU_add_test(s, "training and evaluation modes", test_training_and_eval_modes);
 }
