@@ -102,8 +102,17 @@ static void im2col_ld(float *col, size_t ld, const float *img, const nn_conv_sha
     }
 }
 
+/* dst[t] += src[t] for t < n. restrict promises the compiler that the two
+ * rows do not overlap, so it may add several floats per instruction. */
+static void add_row(float *restrict dst, const float *restrict src, int n)
+{
+    for (int t = 0; t < n; t++)
+        dst[t] += src[t];
+}
+
 /* col2im into one image from a matrix with rows ld floats apart: the
- * mirror of im2col_ld, with += where that has =, and padding skipped. */
+ * mirror of im2col_ld, with += where that has =, and padding skipped.
+ * Stride 1 is again the fast case, contiguous rows. */
 static void col2im_ld(float *img, const float *col, size_t ld, const nn_conv_shape *s)
 {
     const int h = s->h, w = s->w, st = s->stride, pad = s->pad;
@@ -120,8 +129,11 @@ static void col2im_ld(float *img, const float *col, size_t ld, const nn_conv_sha
                 for (int y = y0; y < y1; y++) {
                     const float *src = col + (size_t)y * ow;
                     float *row = plane + (size_t)(y * st - pad + i) * w;
-                    for (int x = x0; x < x1; x++)
-                        row[x * st + off] += src[x];
+                    if (st == 1)
+                        add_row(row + x0 + off, src + x0, x1 - x0);
+                    else
+                        for (int x = x0; x < x1; x++)
+                            row[x * st + off] += src[x];
                 }
             }
         }

@@ -1,6 +1,7 @@
 /*
- * Curves through gnuplot (DESIGN sections 4 and 5): a training log drawn
- * as a PNG (pngcairo) for reports and as text (`dumb`) in the terminal.
+ * Pictures through gnuplot (DESIGN sections 4 and 5): a training log drawn
+ * as a PNG (pngcairo) for reports and as text (`dumb`) in the terminal;
+ * confusion matrices, image grids, filters and decision regions as PNGs.
  *
  * gnuplot runs as a child process reading its script from a pipe. It is
  * started as `gnuplot /dev/stdin` rather than plain `gnuplot`: given a
@@ -10,8 +11,12 @@
  */
 #include "nnlab/plot.h"
 #include "nnlab/error.h"
+#include "nnlab/forward.h"
+#include "nnlab/tensor.h"
+#include "nnlab/train.h"
 #include <ctype.h>
 #include <errno.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,10 +58,17 @@ typedef struct {
     struct sigaction old_pipe;
 } gnuplot_run;
 
-static int gnuplot_start(gnuplot_run *g)
+static int need_gnuplot(void)
 {
     if (!nn_have_gnuplot())
         return nn_fail("gnuplot is not on the PATH (Debian: apt install gnuplot-nox)");
+    return NN_OK;
+}
+
+static int gnuplot_start(gnuplot_run *g)
+{
+    if (need_gnuplot() != NN_OK)
+        return NN_ERROR;
     /* What we printed must appear before gnuplot's own output. */
     fflush(stdout);
     g->in = popen("gnuplot /dev/stdin", "w");
@@ -265,4 +277,546 @@ int nn_plot_log(const char *csv_path, const char *png_path, int ascii)
         emit_plot(g.in, csv_path, &c, 0);
     }
     return gnuplot_finish(&g);
+}
+
+/* ================================================================ pictures */
+
+/* The pictures below send their data inside the script as gnuplot data
+ * blocks ($name << EOD ... EOD), so no temporary file is left behind. */
+
+/* Write text as a gnuplot '...' string. Inside single quotes gnuplot takes
+ * every character literally except the quote, which is written twice; a
+ * newline would end the command, so control characters become spaces. */
+static void put_quoted(FILE *gp, const char *text)
+{
+    fputc('\'', gp);
+    for (const char *c = text; *c; c++) {
+        if (*c == '\'')
+            fputs("''", gp);
+        else
+            fputc((unsigned char)*c < ' ' ? ' ' : *c, gp);
+    }
+    fputc('\'', gp);
+}
+
+/* Class k as text: its name when there is one, else its number in buf. */
+static const char *class_name(char buf[16], const char *const *names, int k)
+{
+    if (names && k >= 0 && names[k])
+        return names[k];
+    snprintf(buf, 16, "%d", k);
+    return buf;
+}
+
+/* Is every v[i] a class in [0, classes)? Fails naming the first that is not. */
+static int check_classes(const int *v, int n, int classes, const char *what)
+{
+    for (int i = 0; i < n; i++)
+        if (v[i] < 0 || v[i] >= classes)
+            return nn_fail("%s[%d] = %d is not a class in [0, %d)", what, i, v[i], classes);
+    return NN_OK;
+}
+
+/* Check the file name, then start gnuplot drawing into it: pngcairo with
+ * DejaVu Sans 10, noenhanced so that names such as "T-shirt/top" or
+ * "class_1" print as written instead of as sub- and superscripts. gnuplot
+ * is looked for before the file is created, to leave no empty PNG. */
+static int png_begin(gnuplot_run *g, const char *png, int width, int height)
+{
+    if (check_quotable(png, "PNG") != NN_OK || need_gnuplot() != NN_OK ||
+        check_writable(png) != NN_OK || gnuplot_start(g) != NN_OK)
+        return NN_ERROR;
+    fprintf(g->in, "set terminal pngcairo noenhanced size %d,%d font 'DejaVu Sans,10'\n"
+                   "set output '%s'\n", width, height, png);
+    return NN_OK;
+}
+
+/* Close the PNG and wait for gnuplot's verdict. */
+static int png_end(gnuplot_run *g)
+{
+    fputs("set output\n", g->in);
+    return gnuplot_finish(g);
+}
+
+/* ================================================================ confusion */
+
+void nn_confusion_counts(int *counts, const int *pred, const int *labels, int n, int classes)
+{
+    if (classes <= 0)
+        return;
+    memset(counts, 0, (size_t)classes * (size_t)classes * sizeof *counts);
+    for (int i = 0; i < n; i++)
+        if (labels[i] >= 0 && labels[i] < classes && pred[i] >= 0 && pred[i] < classes)
+            counts[labels[i] * classes + pred[i]]++;
+}
+
+/* Class names as the tics of an axis ("x" or "y"), at positions 0, 1, ... */
+static void put_class_tics(FILE *gp, const char *axis, const char *const *names, int classes)
+{
+    char buf[16];
+    fprintf(gp, "set %stics (", axis);
+    for (int k = 0; k < classes; k++) {
+        put_quoted(gp, class_name(buf, names, k));
+        fprintf(gp, " %d%s", k, k + 1 < classes ? ", " : ")\n");
+    }
+}
+
+/* The cell counts, each in a colour that reads on its shade: white on the
+ * dark cells (above half the largest count), black on the light ones, and
+ * light gray for the zeros so that the mistakes that do happen stand out. */
+static void put_cell_labels(FILE *gp, int max, int classes)
+{
+    int size = classes <= 12 ? 10 : classes <= 20 ? 8 : 6;
+    fprintf(gp, ", $counts matrix using 1:2:($3 == 0 ? '0' : '') with labels tc '#b0b0b0' font ',%d'"
+                ", $counts matrix using 1:2:($3 > 0 && $3 <= %g ? sprintf('%%.0f', $3) : '')"
+                " with labels tc 'black' font ',%d'"
+                ", $counts matrix using 1:2:($3 > %g ? sprintf('%%.0f', $3) : '')"
+                " with labels tc 'white' font ',%d'",
+            size, max / 2.0, size, max / 2.0, size);
+}
+
+int nn_plot_confusion(const char *png, const int *pred, const int *labels, int n, int classes,
+                      const char *const *names, const char *title)
+{
+    if (check_quotable(png, "PNG") != NN_OK)
+        return NN_ERROR;
+    if (n < 1 || classes < 1 || classes > 100)
+        return nn_fail("confusion matrix: need n >= 1 and 1 <= classes <= 100, got n = %d, "
+                       "classes = %d", n, classes);
+    if (check_classes(labels, n, classes, "labels") != NN_OK ||
+        check_classes(pred, n, classes, "pred") != NN_OK)
+        return NN_ERROR;
+    int *counts = nn_alloc((size_t)classes * (size_t)classes * sizeof *counts);
+    if (!counts)
+        return NN_ERROR;
+    nn_confusion_counts(counts, pred, labels, n, classes);
+    int max = 1, right = 0;
+    for (int k = 0; k < classes * classes; k++)
+        max = counts[k] > max ? counts[k] : max;
+    for (int k = 0; k < classes; k++)
+        right += counts[k * classes + k];
+
+    gnuplot_run g;
+    if (png_begin(&g, png, 900, 800) != NN_OK) {
+        nn_free(counts);
+        return NN_ERROR;
+    }
+    FILE *gp = g.in;
+    /* One row per true class: gnuplot's `matrix` reads row t, column p as
+     * the point (p, t), so x is the prediction and y the truth. */
+    fputs("$counts << EOD\n", gp);
+    for (int t = 0; t < classes; t++)
+        for (int p = 0; p < classes; p++)
+            fprintf(gp, "%d%c", counts[t * classes + p], p + 1 < classes ? ' ' : '\n');
+    fputs("EOD\n", gp);
+    nn_free(counts);
+
+    fputs("set title ", gp);
+    put_quoted(gp, title ? title : "confusion matrix");
+    fprintf(gp, " . \"\\n\" . 'n = %d, accuracy %.1f%%' font ',12'\n", n, 100.0 * right / n);
+    /* Cells are unit squares centred on the class numbers; class 0 on top
+     * as in the printed matrix, square cells. */
+    fprintf(gp, "set xrange [-0.5:%g]\nset yrange [%g:-0.5]\nset size ratio -1\n"
+                "set xlabel 'predicted class'\nset ylabel 'true class'\n"
+                "set tics scale 0\nset xtics 1\nset ytics 1\n",
+            classes - 0.5, classes - 0.5);
+    if (names) {
+        put_class_tics(gp, "x", names, classes);
+        put_class_tics(gp, "y", names, classes);
+        fputs("set xtics rotate by 40 right\n", gp);
+    }
+    /* White to dark blue (ColorBrewer "Blues"): more examples, darker cell. */
+    fprintf(gp, "set palette defined (0 '#ffffff', 1 '#deebf7', 2 '#9ecae1', 3 '#4292c6',"
+                " 4 '#08519c', 5 '#08306b')\n"
+                "set cbrange [0:%d]\nset cblabel 'examples'\nunset key\n"
+                "plot $counts matrix with image",
+            max);
+    if (classes <= 30)
+        put_cell_labels(gp, max, classes);
+    fputs("\n", gp);
+    return png_end(&g);
+}
+
+/* ================================================================ tile grids */
+
+/* A grid of image tiles with a caption band under each. The plot's
+ * coordinates are the PNG's own pixels, y growing downwards like image
+ * rows: the axes span the whole canvas, so tiles, captions and frames are
+ * all placed in pixels. */
+typedef struct {
+    int cols, rows;          /* tiles per row, rows of tiles */
+    int tile_w, tile_h;      /* drawn size of a tile */
+    int cell_w, cell_h;      /* a tile with its gap and caption band */
+    int left, top;           /* corner of tile 0 */
+    int width, height;       /* the canvas */
+} tile_grid;
+
+enum { TILE_GAP = 16 };
+
+/* Lay out n tiles of h x w pixels drawn `tile` pixels on their longer side,
+ * `cols` per row, each with `caption` pixels under it, below a `header`
+ * band; the grid is centred on a canvas at least min_width wide. */
+static tile_grid tile_layout(int n, int h, int w, int cols, int tile, int caption, int header,
+                             int min_width)
+{
+    tile_grid g;
+    int longer = h > w ? h : w;
+    g.cols = cols < n ? cols : n;
+    g.rows = (n + g.cols - 1) / g.cols;
+    g.tile_w = tile * w / longer;
+    g.tile_h = tile * h / longer;
+    g.cell_w = g.tile_w + TILE_GAP;
+    g.cell_h = g.tile_h + caption + TILE_GAP / 2;
+    int grid_w = g.cols * g.cell_w + TILE_GAP;
+    g.width = grid_w > min_width ? grid_w : min_width;
+    g.height = header + g.rows * g.cell_h + TILE_GAP / 2;
+    g.left = (g.width - grid_w) / 2 + TILE_GAP;
+    g.top = header + TILE_GAP / 2;
+    return g;
+}
+
+/* Pixel position of the top-left corner of tile k. */
+static void tile_corner(const tile_grid *g, int k, int *x, int *y)
+{
+    *x = g->left + k % g->cols * g->cell_w;
+    *y = g->top + k / g->cols * g->cell_h;
+}
+
+/* Axes equal to the canvas in pixels, y downwards, nothing around them;
+ * values 0..1 from black to white. */
+static void tile_axes(FILE *gp, const tile_grid *g)
+{
+    fprintf(gp, "set lmargin at screen 0\nset rmargin at screen 1\n"
+                "set tmargin at screen 1\nset bmargin at screen 0\n"
+                "set xrange [0:%d]\nset yrange [%d:0]\n"
+                "unset border\nunset tics\nunset key\nunset colorbox\n"
+                "set palette gray\nset cbrange [0:1]\n",
+            g->width, g->height);
+}
+
+/* Tile k's pixels v[h, w] as the data block $tileK, mapped from [lo, hi]
+ * to [0, 1] and clamped. */
+static void put_tile(FILE *gp, int k, const float *v, int h, int w, float lo, float hi)
+{
+    fprintf(gp, "$tile%d << EOD\n", k);
+    for (int i = 0; i < h; i++)
+        for (int j = 0; j < w; j++) {
+            float x = (v[i * w + j] - lo) / (hi - lo);
+            x = x < 0.0f ? 0.0f : x > 1.0f ? 1.0f : x;
+            fprintf(gp, "%.3g%c", (double)x, j + 1 < w ? ' ' : '\n');
+        }
+    fputs("EOD\n", gp);
+}
+
+/* Plot every tile in one command. `matrix` numbers a block's columns and
+ * rows from 0; pixel (i, j) of tile k is drawn as a square centred at
+ * corner + (j + ½, i + ½)·scale. `pixels` draws each as a rectangle, so a
+ * 5x5 filter stays sharp instead of being smoothed when scaled up. */
+static void plot_tiles(FILE *gp, const tile_grid *g, int n, int h, int w)
+{
+    double sx = (double)g->tile_w / w, sy = (double)g->tile_h / h;
+    fputs("plot ", gp);
+    for (int k = 0; k < n; k++) {
+        int x, y;
+        tile_corner(g, k, &x, &y);
+        fprintf(gp, "%s$tile%d matrix using (%d + ($1 + 0.5) * %g):(%d + ($2 + 0.5) * %g):3"
+                    " with image pixels",
+                k ? ", " : "", k, x, sx, y, sy);
+    }
+    fputs("\n", gp);
+}
+
+/* A centred line of text at pixel height y. */
+static void put_header(FILE *gp, const tile_grid *g, int y, const char *text)
+{
+    fputs("set label ", gp);
+    put_quoted(gp, text);
+    fprintf(gp, " at %d, %d center font ',12'\n", g->width / 2, y);
+}
+
+/* ================================================================ images */
+
+enum { CAPTION_PX = 22 };
+
+/* Caption (and, when the prediction is wrong, a red frame) of tile k. */
+static void put_caption(FILE *gp, const tile_grid *g, int k, int label, const int *pred,
+                        const char *const *names)
+{
+    char a[16], b[16], text[200];
+    int x, y, wrong = pred && pred[k] != label;
+    tile_corner(g, k, &x, &y);
+    if (pred)
+        snprintf(text, sizeof text, "%s / %s", class_name(a, names, label),
+                 class_name(b, names, pred[k]));
+    else
+        snprintf(text, sizeof text, "%s", class_name(a, names, label));
+    fputs("set label ", gp);
+    put_quoted(gp, text);
+    fprintf(gp, " at %d, %d center font ',9' tc '%s'\n", x + g->tile_w / 2,
+            y + g->tile_h + CAPTION_PX / 2 + 2, wrong ? "#d62728" : "#333333");
+    if (wrong)
+        fprintf(gp, "set object rect from %d, %d to %d, %d front fs empty border rgb '#d62728'"
+                    " lw 3\n", x - 3, y - 3, x + g->tile_w + 3, y + g->tile_h + 3);
+}
+
+int nn_plot_images(const char *png, const float *images, int n, int h, int w,
+                   const int *labels, const int *pred, const char *const *names, int cols)
+{
+    if (check_quotable(png, "PNG") != NN_OK)
+        return NN_ERROR;
+    if (n < 1 || n > 400 || h < 1 || h > 256 || w < 1 || w > 256)
+        return nn_fail("image grid: need 1..400 images of 1..256 x 1..256 pixels, got %d of "
+                       "%d x %d", n, h, w);
+    if (!images || !labels)
+        return nn_fail("image grid: images and labels are required");
+    if (cols <= 0)
+        cols = (int)ceil(sqrt((double)n));
+    int wrong = 0;
+    for (int k = 0; pred && k < n; k++)
+        wrong += pred[k] != labels[k];
+    /* The header line explains the captions; without predictions there is
+     * nothing to explain. */
+    int header = pred ? 40 : 0;
+    tile_grid g = tile_layout(n, h, w, cols, 120, CAPTION_PX, header, 480);
+
+    gnuplot_run run;
+    if (png_begin(&run, png, g.width, g.height) != NN_OK)
+        return NN_ERROR;
+    FILE *gp = run.in;
+    tile_axes(gp, &g);
+    if (pred) {
+        char text[160];
+        snprintf(text, sizeof text, "true / predicted class: %d of %d right, wrong ones in red",
+                 n - wrong, n);
+        put_header(gp, &g, header / 2 + 4, text);
+    }
+    for (int k = 0; k < n; k++) {
+        put_tile(gp, k, images + (size_t)k * h * w, h, w, 0.0f, 1.0f);
+        put_caption(gp, &g, k, labels[k], pred, names);
+    }
+    plot_tiles(gp, &g, n, h, w);
+    return png_end(&run);
+}
+
+/* ================================================================ filters */
+
+enum { MAX_KERNEL = 64 };
+
+/* Filter o averaged over its c_in input channels: out[kh, kw]. */
+static void mean_kernel(float *out, const float *w, int o, int c_in, int kh, int kw)
+{
+    int size = kh * kw;
+    const float *f = w + (size_t)o * c_in * size;
+    for (int i = 0; i < size; i++) {
+        double sum = 0.0;
+        for (int c = 0; c < c_in; c++)
+            sum += f[c * size + i];
+        out[i] = (float)(sum / c_in);
+    }
+}
+
+int nn_plot_filters(const char *png, const float *w, int c_out, int c_in, int kh, int kw)
+{
+    if (check_quotable(png, "PNG") != NN_OK)
+        return NN_ERROR;
+    if (!w || c_out < 1 || c_out > 256 || c_in < 1 || kh < 1 || kh > MAX_KERNEL || kw < 1 ||
+        kw > MAX_KERNEL)
+        return nn_fail("filters: need 1..256 filters of 1..%d x 1..%d and c_in >= 1, got "
+                       "[%d, %d, %d, %d]", MAX_KERNEL, MAX_KERNEL, c_out, c_in, kh, kw);
+    int header = 40;
+    tile_grid g = tile_layout(c_out, kh, kw, 8, 96, CAPTION_PX, header, 620);
+
+    gnuplot_run run;
+    if (png_begin(&run, png, g.width, g.height) != NN_OK)
+        return NN_ERROR;
+    FILE *gp = run.in;
+    tile_axes(gp, &g);
+    char text[200];
+    snprintf(text, sizeof text, "%d filters %dx%d%s, each from its min (black) to its max (white)",
+             c_out, kh, kw, c_in > 1 ? ", mean over the input channels" : "");
+    put_header(gp, &g, header / 2 + 4, text);
+    for (int o = 0; o < c_out; o++) {
+        float k[MAX_KERNEL * MAX_KERNEL], lo, hi;
+        mean_kernel(k, w, o, c_in, kh, kw);
+        lo = hi = k[0];
+        for (int i = 1; i < kh * kw; i++) {
+            lo = k[i] < lo ? k[i] : lo;
+            hi = k[i] > hi ? k[i] : hi;
+        }
+        /* A constant filter has no pattern to stretch: show it mid-gray. */
+        if (hi - lo < 1e-12f) {
+            lo -= 1.0f;
+            hi += 1.0f;
+        }
+        put_tile(gp, o, k, kh, kw, lo, hi);
+        int x, y;
+        tile_corner(&g, o, &x, &y);
+        fprintf(gp, "set label '%d' at %d, %d center font ',9' tc '#333333'\n", o,
+                x + g.tile_w / 2, y + g.tile_h + CAPTION_PX / 2 + 2);
+    }
+    plot_tiles(gp, &g, c_out, kh, kw);
+    return png_end(&run);
+}
+
+/* ================================================================ boundary */
+
+/* Tableau 10: hues that stay distinct on a projector and in print; class k
+ * gets colour k (cycling past 10). */
+static const unsigned class_rgb[10] = {0x4e79a7, 0xf28e2b, 0xe15759, 0x76b7b2, 0x59a14f,
+                                       0xedc948, 0xb07aa1, 0xff9da7, 0x9c755f, 0xbab0ac};
+
+/* Channel `shift` of colour rgb mixed with white (a < 1) or black (a > 1):
+ * c' = a·c + (1 − a)·255 for tints, c' = c / a for shades. */
+static int channel(unsigned rgb, int shift, double a)
+{
+    double c = (rgb >> shift) & 0xff;
+    return (int)(a <= 1.0 ? a * c + (1.0 - a) * 255.0 : c / a);
+}
+
+static unsigned mix(unsigned rgb, double a)
+{
+    return (unsigned)channel(rgb, 16, a) << 16 | (unsigned)channel(rgb, 8, a) << 8 |
+           (unsigned)channel(rgb, 0, a);
+}
+
+/* A region of the plane, x in [x0, x1], y in [y0, y1]. */
+typedef struct {
+    double x0, x1, y0, y1;
+} plane_box;
+
+/* The points' bounding box widened by 10% of its size on every side (by
+ * 1 along an axis where all points agree), so no point sits on the edge. */
+static plane_box data_box(const nn_dataset *ds)
+{
+    plane_box b = {ds->f32[0], ds->f32[0], ds->f32[1], ds->f32[1]};
+    for (int i = 1; i < ds->n; i++) {
+        double x = ds->f32[2 * i], y = ds->f32[2 * i + 1];
+        b.x0 = x < b.x0 ? x : b.x0;
+        b.x1 = x > b.x1 ? x : b.x1;
+        b.y0 = y < b.y0 ? y : b.y0;
+        b.y1 = y > b.y1 ? y : b.y1;
+    }
+    double mx = b.x1 > b.x0 ? 0.1 * (b.x1 - b.x0) : 1.0;
+    double my = b.y1 > b.y0 ? 0.1 * (b.y1 - b.y0) : 1.0;
+    return (plane_box){b.x0 - mx, b.x1 + mx, b.y0 - my, b.y1 + my};
+}
+
+/* Centre of grid cell (i, j): row i from the bottom, column j from the left. */
+static void cell_centre(const plane_box *b, int res, int i, int j, double *x, double *y)
+{
+    *x = b->x0 + (j + 0.5) * (b->x1 - b->x0) / res;
+    *y = b->y0 + (i + 0.5) * (b->y1 - b->y0) / res;
+}
+
+/* The model's class for every cell of a res x res grid over b:
+ * cls[i·res + j] for row i, column j, evaluated BATCH cells at a time. */
+static int grid_classes(int *cls, nn_model *m, const plane_box *b, int res)
+{
+    enum { BATCH = 1024 };
+    float x[BATCH * 2];
+    int cells = res * res, outputs = nn_model_outputs(m);
+    for (int start = 0; start < cells; start += BATCH) {
+        int rows = cells - start < BATCH ? cells - start : BATCH;
+        for (int r = 0; r < rows; r++) {
+            double cx, cy;
+            cell_centre(b, res, (start + r) / res, (start + r) % res, &cx, &cy);
+            x[2 * r] = (float)cx;
+            x[2 * r + 1] = (float)cy;
+        }
+        const float *logits = nn_model_forward(m, x, rows);
+        if (!logits)
+            return NN_ERROR;
+        for (int r = 0; r < rows; r++)
+            cls[start + r] = nn_argmax(logits + (size_t)r * outputs, outputs);
+    }
+    return NN_OK;
+}
+
+/* The regions as an RGB image (x y r g b per cell) in light class colours,
+ * then one data block $classK of the points of each true class K. */
+static void put_boundary_data(FILE *gp, const int *cls, const plane_box *b, int res,
+                              const nn_dataset *ds)
+{
+    fputs("$regions << EOD\n", gp);
+    for (int i = 0; i < res; i++)
+        for (int j = 0; j < res; j++) {
+            double x, y;
+            cell_centre(b, res, i, j, &x, &y);
+            unsigned c = mix(class_rgb[cls[i * res + j] % 10], 0.3);
+            fprintf(gp, "%.6g %.6g %u %u %u\n", x, y, c >> 16, c >> 8 & 0xff, c & 0xff);
+        }
+    fputs("EOD\n", gp);
+    for (int k = 0; k < ds->classes; k++) {
+        fprintf(gp, "$class%d << EOD\n", k);
+        for (int i = 0; i < ds->n; i++)
+            if (ds->labels[i] == k)
+                fprintf(gp, "%.6g %.6g\n", (double)ds->f32[2 * i], (double)ds->f32[2 * i + 1]);
+        fputs("EOD\n", gp);
+    }
+}
+
+/* Regions underneath; each class's points as filled discs in its colour
+ * with a darker rim, so points stay visible on their own region's tint. */
+static void plot_boundary(FILE *gp, int classes)
+{
+    fputs("plot $regions using 1:2:3:4:5 with rgbimage notitle", gp);
+    for (int k = 0; k < classes; k++) {
+        unsigned c = class_rgb[k % 10];
+        fprintf(gp, ", $class%d with points pt 7 ps 0.8 lc rgb '#%06x' title 'class %d'"
+                    ", $class%d with points pt 6 ps 0.8 lw 0.8 lc rgb '#%06x' notitle",
+                k, c, k, k, mix(c, 1.6));
+    }
+    fputs("\n", gp);
+}
+
+int nn_plot_boundary(const char *png, nn_model *m, const nn_dataset *ds, int resolution)
+{
+    if (check_quotable(png, "PNG") != NN_OK)
+        return NN_ERROR;
+    if (ds->dim != 2 || !ds->f32)
+        return nn_fail("decision regions need 2-D data with float features; data set '%s' has "
+                       "%d %s features", ds->name, ds->dim, ds->f32 ? "float" : "byte");
+    if (ds->n < 1)
+        return nn_fail("decision regions: data set '%s' is empty", ds->name);
+    if (nn_model_inputs(m) != 2)
+        return nn_fail("decision regions need a model with 2 inputs; this one takes %d",
+                       nn_model_inputs(m));
+    if (resolution < 2 || resolution > 1000)
+        return nn_fail("decision regions: resolution %d is not in 2..1000", resolution);
+
+    /* The accuracy on the points (nn_predict checks the classes agree and
+     * puts the model in evaluation mode: no dropout, running statistics). */
+    int *pred = nn_alloc((size_t)ds->n * sizeof *pred);
+    int *cls = nn_alloc((size_t)resolution * (size_t)resolution * sizeof *cls);
+    plane_box b = data_box(ds);
+    int status = pred && cls ? NN_OK : NN_ERROR;
+    if (status == NN_OK)
+        status = nn_predict(pred, NULL, m, ds, 256);
+    if (status == NN_OK)
+        status = grid_classes(cls, m, &b, resolution);
+    int right = 0;
+    for (int i = 0; status == NN_OK && i < ds->n; i++)
+        right += pred[i] == ds->labels[i];
+
+    gnuplot_run g;
+    if (status == NN_OK)
+        status = png_begin(&g, png, 820, 760);
+    if (status == NN_OK) {
+        FILE *gp = g.in;
+        put_boundary_data(gp, cls, &b, resolution, ds);
+        fputs("set title ", gp);
+        put_quoted(gp, ds->name);
+        fputs(" . ': ' . ", gp);
+        put_quoted(gp, m->spec);
+        fprintf(gp, " . ', accuracy %.1f%%' font ',12'\n", 100.0 * right / ds->n);
+        fprintf(gp, "set xrange [%.6g:%.6g]\nset yrange [%.6g:%.6g]\nset size ratio -1\n"
+                    "set xlabel 'x1'\nset ylabel 'x2'\nset tics out nomirror\n"
+                    "set key outside right top\n",
+                b.x0, b.x1, b.y0, b.y1);
+        plot_boundary(gp, ds->classes);
+        status = png_end(&g);
+    }
+    nn_free(pred);
+    nn_free(cls);
+    return status;
 }
