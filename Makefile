@@ -103,7 +103,7 @@ $(BUILD)/obj/ref $(BUILD)/obj/apps $(BUILD)/obj/tests $(BUILD)/lib $(BUILD)/bin:
 	$(Q)mkdir -p $@
 
 # ---------------------------------------------------------------- use
-.PHONY: deps demo datasets bench fuzz docs test install uninstall clean help
+.PHONY: deps demo demo-cnn datasets bench fuzz docs test install uninstall clean help
 
 deps: ## check the Debian packages nnlab needs and install what is missing
 	$(Q)tools/deps.sh
@@ -115,6 +115,11 @@ demo: ## train a 784-256-128-10 MLP on Fashion-MNIST and plot its curves
 	$(Q)tools/deps.sh --quiet build data
 	$(Q)$(MAKE) --no-print-directory $(NNLAB)
 	$(Q)tools/demo.sh $(NNLAB) $(BUILD)/demo
+
+demo-cnn: ## train LeNet-5 on Fashion-MNIST and draw curves, confusion matrix, samples, filters, a boundary
+	$(Q)tools/deps.sh --quiet build data
+	$(Q)$(MAKE) --no-print-directory $(NNLAB)
+	$(Q)tools/demo-cnn.sh $(NNLAB) $(BUILD)/demo
 
 bench: ## time an MLP and a LeNet-5 epoch against PyTorch (one thread each)
 	$(Q)$(MAKE) --no-print-directory $(BENCH)

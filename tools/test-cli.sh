@@ -76,7 +76,13 @@ if command -v gnuplot >/dev/null; then
   expect "plot PNG" 0 "wrote loss.png" -- "$NNLAB" plot run.csv -o loss.png
   check "PNG magic" bash -c 'head -c 8 loss.png | od -An -tx1 | grep -q "89 50 4e 47"'
   expect "plot ASCII" 0 "train_loss" -- "$NNLAB" plot run.csv --ascii
+  expect "plot boundary" 0 "wrote b.png" -- "$NNLAB" plot boundary --model m.safetensors --data spirals -o b.png
+  check "boundary PNG magic" bash -c 'head -c 8 b.png | od -An -tx1 | grep -q "89 50 4e 47"'
+  expect "plot confusion" 0 "wrote c.png" -- "$NNLAB" plot confusion --model m.safetensors --data spirals -o c.png
+  expect "plot filters of an MLP" 1 "no conv layer" -- "$NNLAB" plot filters --model m.safetensors -o f.png
+  expect "plot samples of a table" 1 "not an image data set" -- "$NNLAB" plot samples --model m.safetensors --data spirals -o s.png
 fi
+expect "picture needs --model" 2 "need --model" -- "$NNLAB" plot confusion -o c.png
 
 # Same seed, one thread: bit-identical logs (and a different seed differs).
 for s in 1 1 2; do

@@ -413,31 +413,135 @@ static int cmd_predict(int argc, char **argv)
 
 /* ------------------------------------------------------------ plot */
 
+typedef struct {
+    const char *png, *model, *data;
+    int ascii, count, seed;
+} plot_args;
+
+#define N_PLOT_FLAGS 6
+
+static void plot_flags(flag *f, plot_args *a)
+{
+    const flag table[N_PLOT_FLAGS] = {
+        { "output", FLAG_STR, &a->png, "o:PNG file to write (-o works too)" },
+        { "ascii", FLAG_BOOL, &a->ascii, "curves: draw them in the terminal too" },
+        { "model", FLAG_STR, &a->model, "pictures: the checkpoint to look at" },
+        { "data", FLAG_STR, &a->data, "confusion, samples, boundary: data set (test split) [fashion-mnist]" },
+        { "count", FLAG_INT, &a->count, "samples: number of images [36]" },
+        { "seed", FLAG_INT, &a->seed, "seed of synthetic data sets (as in training) [1]" },
+    };
+    memcpy(f, table, sizeof table);
+}
+
+static void plot_help(const flag *flags)
+{
+    printf("usage: nnlab plot LOG.csv -o PNG [--ascii]       training curves\n"
+           "       nnlab plot confusion --model FILE -o PNG  confusion matrix on the test set\n"
+           "       nnlab plot samples --model FILE -o PNG    test images, true and predicted labels\n"
+           "       nnlab plot filters --model FILE -o PNG    the first conv layer's filters\n"
+           "       nnlab plot boundary --model FILE --data spirals -o PNG\n"
+           "                                                 decision regions of a 2-D data set\n\n");
+    print_flags(flags, N_PLOT_FLAGS);
+}
+
+/* The first conv layer's filters. */
+static int plot_filters(const plot_args *a, nn_model *m)
+{
+    for (int i = 0; i < m->n_layers; i++) {
+        const nn_layer *l = &m->layers[i];
+        if (l->kind == NN_LAYER_CONV)
+            return nn_plot_filters(a->png, l->w.data, l->out_c, l->in_c, l->kh, l->kw);
+    }
+    return nn_fail("%s has no conv layer", a->model);
+}
+
+/* The first count test images, as floats, with the model's predictions. */
+static int plot_samples(const plot_args *a, const nn_dataset *ds, const int *pred)
+{
+    if (!ds->height)
+        return nn_fail("%s is not an image data set", ds->name);
+    int n = a->count < ds->n ? a->count : ds->n;
+    float *x = malloc((size_t)n * (size_t)ds->dim * sizeof *x);
+    int *y = malloc((size_t)n * sizeof *y), *idx = malloc((size_t)n * sizeof *idx);
+    int status = x && y && idx ? NN_OK : nn_fail("out of memory");
+    for (int i = 0; status == NN_OK && i < n; i++)
+        idx[i] = i;
+    if (status == NN_OK) {
+        nn_dataset_gather(x, y, ds, idx, n);
+        status = nn_plot_images(a->png, x, n, ds->height, ds->width, y, pred,
+                                strncmp(ds->name, "fashion-mnist", 13) ? NULL : fashion_names,
+                                n < 6 ? n : 6);
+    }
+    free(x);
+    free(y);
+    free(idx);
+    return status;
+}
+
+/* Pictures that need a model: confusion, samples, filters, boundary. */
+static int plot_picture(const char *what, const plot_args *a)
+{
+    nn_model *m = nn_model_load(a->model);
+    nn_dataset train = { 0 }, test = { 0 };
+    int *pred = NULL, status = m ? NN_OK : NN_ERROR;
+    int needs_data = strcmp(what, "filters") != 0;
+    if (status == NN_OK && needs_data)
+        status = nn_load_dataset(&train, &test, a->data, (uint64_t)a->seed);
+    if (status == NN_OK && needs_data && strcmp(what, "boundary") != 0) {
+        pred = malloc((size_t)test.n * sizeof *pred);
+        status = pred ? nn_predict(pred, NULL, m, &test, 256) : nn_fail("out of memory");
+    }
+    if (status == NN_OK && strcmp(what, "filters") == 0)
+        status = plot_filters(a, m);
+    else if (status == NN_OK && strcmp(what, "boundary") == 0)
+        status = nn_plot_boundary(a->png, m, &test, 200);
+    else if (status == NN_OK && strcmp(what, "samples") == 0)
+        status = plot_samples(a, &test, pred);
+    else if (status == NN_OK)
+        status = nn_plot_confusion(a->png, pred, test.labels, test.n, nn_model_outputs(m),
+                                   strncmp(test.name, "fashion-mnist", 13) ? NULL : fashion_names,
+                                   test.name);
+    free(pred);
+    nn_model_free(m);
+    nn_dataset_free(&train);
+    nn_dataset_free(&test);
+    return status;
+}
+
+static int is_picture(const char *what)
+{
+    return what && (strcmp(what, "confusion") == 0 || strcmp(what, "samples") == 0 ||
+                    strcmp(what, "filters") == 0 || strcmp(what, "boundary") == 0);
+}
+
 static int cmd_plot(int argc, char **argv)
 {
-    const char *png = NULL, *csv = NULL;
-    int ascii = 0;
-    const flag flags[] = {
-        { "output", FLAG_STR, &png, "o:PNG file to write (-o works too)" },
-        { "ascii", FLAG_BOOL, &ascii, "draw the curves in the terminal" },
-    };
-    if (wants_help(argc, argv)) {
-        printf("usage: nnlab plot LOG.csv [-o PNG] [--ascii]\n\n"
-               "Draw a training log's loss and accuracy curves with gnuplot.\n\n");
-        print_flags(flags, 2);
-        return 0;
-    }
-    int rc = parse_flags("plot", argc, argv, flags, 2, &csv);
+    plot_args a = { NULL, NULL, "fashion-mnist", 0, 36, 1 };
+    const char *what = NULL;
+    flag flags[N_PLOT_FLAGS];
+    plot_flags(flags, &a);
+    if (wants_help(argc, argv))
+        return plot_help(flags), 0;
+    int rc = parse_flags("plot", argc, argv, flags, N_PLOT_FLAGS, &what);
     if (rc)
         return rc;
-    if (!csv)
-        return usage_error("plot", "%s", "give the CSV log to draw");
-    if (!png && !ascii)
-        return usage_error("plot", "%s", "give -o PNG, --ascii, or both");
-    if (nn_plot_log(csv, png, ascii))
-        return fail("plot");
-    if (png)
-        printf("wrote %s\n", png);
+    if (!what)
+        return usage_error("plot", "%s", "give a CSV log or confusion, samples, filters, boundary");
+    if (is_picture(what)) {
+        if (!a.model || !a.png)
+            return usage_error("plot", "%s", "pictures need --model FILE and -o PNG");
+        if (a.count < 1 || a.count > 400)
+            return usage_error("plot", "%s", "--count must lie in 1..400");
+        if (plot_picture(what, &a))
+            return fail("plot");
+    } else {
+        if (!a.png && !a.ascii)
+            return usage_error("plot", "%s", "give -o PNG, --ascii, or both");
+        if (nn_plot_log(what, a.png, a.ascii))
+            return fail("plot");
+    }
+    if (a.png)
+        printf("wrote %s\n", a.png);
     return 0;
 }
 

@@ -367,7 +367,8 @@ static void put_class_tics(FILE *gp, const char *axis, const char *const *names,
 static void put_cell_labels(FILE *gp, int max, int classes)
 {
     int size = classes <= 12 ? 10 : classes <= 20 ? 8 : 6;
-    fprintf(gp, ", $counts matrix using 1:2:($3 == 0 ? '0' : '') with labels tc '#b0b0b0' font ',%d'"
+    fprintf(gp, ", $counts matrix using 1:2:($3 == 0 ? '0' : '')"
+                " with labels tc '#b0b0b0' font ',%d'"
                 ", $counts matrix using 1:2:($3 > 0 && $3 <= %g ? sprintf('%%.0f', $3) : '')"
                 " with labels tc 'black' font ',%d'"
                 ", $counts matrix using 1:2:($3 > %g ? sprintf('%%.0f', $3) : '')"
@@ -375,13 +376,43 @@ static void put_cell_labels(FILE *gp, int max, int classes)
             size, max / 2.0, size, max / 2.0, size);
 }
 
+/* The counts as the data block $counts, one line per true class. gnuplot's
+ * `matrix` reads line t, column p as the point (p, t): x is the prediction,
+ * y the truth. */
+static void put_counts(FILE *gp, const int *counts, int classes)
+{
+    fputs("$counts << EOD\n", gp);
+    for (int t = 0; t < classes; t++)
+        for (int p = 0; p < classes; p++)
+            fprintf(gp, "%d%c", counts[t * classes + p], p + 1 < classes ? ' ' : '\n');
+    fputs("EOD\n", gp);
+}
+
+/* Cells are unit squares centred on the class numbers, class 0 on top as
+ * in the printed matrix. Past 20 classes the tics thin out (every fifth
+ * number) or shrink (names). */
+static void confusion_axes(FILE *gp, const char *const *names, int classes)
+{
+    int crowded = classes > 20;
+    fprintf(gp, "set xrange [-0.5:%g]\nset yrange [%g:-0.5]\nset size ratio -1\n"
+                "set xlabel 'predicted class'\nset ylabel 'true class'\n"
+                "set tics scale 0\nset xtics %d\nset ytics %d\n",
+            classes - 0.5, classes - 0.5, crowded ? 5 : 1, crowded ? 5 : 1);
+    if (names) {
+        put_class_tics(gp, "x", names, classes);
+        put_class_tics(gp, "y", names, classes);
+        fprintf(gp, "set xtics rotate by %s right font ',%d'\nset ytics font ',%d'\n",
+                crowded ? "90" : "40", crowded ? 7 : 10, crowded ? 7 : 10);
+    }
+}
+
 int nn_plot_confusion(const char *png, const int *pred, const int *labels, int n, int classes,
                       const char *const *names, const char *title)
 {
     if (check_quotable(png, "PNG") != NN_OK)
         return NN_ERROR;
-    if (n < 1 || classes < 1 || classes > 100)
-        return nn_fail("confusion matrix: need n >= 1 and 1 <= classes <= 100, got n = %d, "
+    if (n < 1 || classes < 2 || classes > 100)
+        return nn_fail("confusion matrix: need n >= 1 and 2 <= classes <= 100, got n = %d, "
                        "classes = %d", n, classes);
     if (check_classes(labels, n, classes, "labels") != NN_OK ||
         check_classes(pred, n, classes, "pred") != NN_OK)
@@ -397,67 +428,55 @@ int nn_plot_confusion(const char *png, const int *pred, const int *labels, int n
         right += counts[k * classes + k];
 
     gnuplot_run g;
-    if (png_begin(&g, png, 900, 800) != NN_OK) {
-        nn_free(counts);
-        return NN_ERROR;
-    }
-    FILE *gp = g.in;
-    /* One row per true class: gnuplot's `matrix` reads row t, column p as
-     * the point (p, t), so x is the prediction and y the truth. */
-    fputs("$counts << EOD\n", gp);
-    for (int t = 0; t < classes; t++)
-        for (int p = 0; p < classes; p++)
-            fprintf(gp, "%d%c", counts[t * classes + p], p + 1 < classes ? ' ' : '\n');
-    fputs("EOD\n", gp);
+    int status = png_begin(&g, png, 900, 800);
+    if (status == NN_OK)
+        put_counts(g.in, counts, classes);
     nn_free(counts);
-
-    fputs("set title ", gp);
-    put_quoted(gp, title ? title : "confusion matrix");
-    fprintf(gp, " . \"\\n\" . 'n = %d, accuracy %.1f%%' font ',12'\n", n, 100.0 * right / n);
-    /* Cells are unit squares centred on the class numbers; class 0 on top
-     * as in the printed matrix, square cells. */
-    fprintf(gp, "set xrange [-0.5:%g]\nset yrange [%g:-0.5]\nset size ratio -1\n"
-                "set xlabel 'predicted class'\nset ylabel 'true class'\n"
-                "set tics scale 0\nset xtics 1\nset ytics 1\n",
-            classes - 0.5, classes - 0.5);
-    if (names) {
-        put_class_tics(gp, "x", names, classes);
-        put_class_tics(gp, "y", names, classes);
-        fputs("set xtics rotate by 40 right\n", gp);
-    }
-    /* White to dark blue (ColorBrewer "Blues"): more examples, darker cell. */
-    fprintf(gp, "set palette defined (0 '#ffffff', 1 '#deebf7', 2 '#9ecae1', 3 '#4292c6',"
-                " 4 '#08519c', 5 '#08306b')\n"
-                "set cbrange [0:%d]\nset cblabel 'examples'\nunset key\n"
-                "plot $counts matrix with image",
-            max);
+    if (status != NN_OK)
+        return NN_ERROR;
+    /* Title, then n and accuracy below it: gnuplot joins strings with '.',
+     * and only a double-quoted "\n" is a newline. */
+    fputs("set title ", g.in);
+    put_quoted(g.in, title ? title : "confusion matrix");
+    fprintf(g.in, " . \"\\n\" . 'n = %d, accuracy %.1f%%' font ',12'\n", n, 100.0 * right / n);
+    confusion_axes(g.in, names, classes);
+    /* White to dark blue (ColorBrewer "Blues"): more examples, darker cell.
+     * Whole numbers on the colour bar even when the counts are small. */
+    fprintf(g.in, "set palette defined (0 '#ffffff', 1 '#deebf7', 2 '#9ecae1', 3 '#4292c6',"
+                  " 4 '#08519c', 5 '#08306b')\n"
+                  "set cbrange [0:%d]\nset cblabel 'examples' offset 1\n%sunset key\n"
+                  "plot $counts matrix with image",
+            max, max <= 10 ? "set cbtics 1\n" : "");
     if (classes <= 30)
-        put_cell_labels(gp, max, classes);
-    fputs("\n", gp);
+        put_cell_labels(g.in, max, classes);
+    fputs("\n", g.in);
     return png_end(&g);
 }
 
 /* ================================================================ tile grids */
 
-/* A grid of image tiles with a caption band under each. The plot's
- * coordinates are the PNG's own pixels, y growing downwards like image
- * rows: the axes span the whole canvas, so tiles, captions and frames are
- * all placed in pixels. */
+/* A grid of image tiles, a caption band under each and an optional header
+ * line on top. The plot's coordinates are the PNG's own pixels, y growing
+ * downwards like image rows: the axes span the whole canvas, so tiles,
+ * captions and frames are all placed in pixels. */
 typedef struct {
     int cols, rows;          /* tiles per row, rows of tiles */
     int tile_w, tile_h;      /* drawn size of a tile */
     int cell_w, cell_h;      /* a tile with its gap and caption band */
+    int header;              /* height of the header band, 0 for none */
     int left, top;           /* corner of tile 0 */
     int width, height;       /* the canvas */
 } tile_grid;
 
-enum { TILE_GAP = 16 };
+/* Space between tiles: across, room for a caption wider than its tile
+ * ("T-shirt/top / T-shirt/top"); down, a little air above the next row. */
+enum { GAP_X = 30, GAP_Y = 8, CAPTION_PX = 22, HEADER_PX = 40 };
 
-/* Lay out n tiles of h x w pixels drawn `tile` pixels on their longer side,
- * `cols` per row, each with `caption` pixels under it, below a `header`
- * band; the grid is centred on a canvas at least min_width wide. */
-static tile_grid tile_layout(int n, int h, int w, int cols, int tile, int caption, int header,
-                             int min_width)
+/* Lay out n tiles of h x w pixels, drawn `tile` pixels on their longer
+ * side, `cols` per row, under a header line (NULL for none). The grid is
+ * centred on a canvas wide enough for the header: about 8 pixels a
+ * character at 12 points. */
+static tile_grid tile_layout(int n, int h, int w, int cols, int tile, const char *header)
 {
     tile_grid g;
     int longer = h > w ? h : w;
@@ -465,13 +484,14 @@ static tile_grid tile_layout(int n, int h, int w, int cols, int tile, int captio
     g.rows = (n + g.cols - 1) / g.cols;
     g.tile_w = tile * w / longer;
     g.tile_h = tile * h / longer;
-    g.cell_w = g.tile_w + TILE_GAP;
-    g.cell_h = g.tile_h + caption + TILE_GAP / 2;
-    int grid_w = g.cols * g.cell_w + TILE_GAP;
-    g.width = grid_w > min_width ? grid_w : min_width;
-    g.height = header + g.rows * g.cell_h + TILE_GAP / 2;
-    g.left = (g.width - grid_w) / 2 + TILE_GAP;
-    g.top = header + TILE_GAP / 2;
+    g.cell_w = g.tile_w + GAP_X;
+    g.cell_h = g.tile_h + CAPTION_PX + GAP_Y;
+    g.header = header ? HEADER_PX : 0;
+    int grid_w = g.cols * g.cell_w, header_w = header ? 8 * (int)strlen(header) + 40 : 0;
+    g.width = grid_w > header_w ? grid_w : header_w;
+    g.height = g.header + g.rows * g.cell_h + GAP_Y;
+    g.left = (g.width - grid_w + GAP_X) / 2;
+    g.top = g.header + GAP_Y;
     return g;
 }
 
@@ -483,8 +503,8 @@ static void tile_corner(const tile_grid *g, int k, int *x, int *y)
 }
 
 /* Axes equal to the canvas in pixels, y downwards, nothing around them;
- * values 0..1 from black to white. */
-static void tile_axes(FILE *gp, const tile_grid *g)
+ * values 0..1 from black to white; the header line, if any. */
+static void tile_axes(FILE *gp, const tile_grid *g, const char *header)
 {
     fprintf(gp, "set lmargin at screen 0\nset rmargin at screen 1\n"
                 "set tmargin at screen 1\nset bmargin at screen 0\n"
@@ -492,6 +512,18 @@ static void tile_axes(FILE *gp, const tile_grid *g)
                 "unset border\nunset tics\nunset key\nunset colorbox\n"
                 "set palette gray\nset cbrange [0:1]\n",
             g->width, g->height);
+    if (header) {
+        fputs("set label ", gp);
+        put_quoted(gp, header);
+        fprintf(gp, " at %d, %d center font ',12'\n", g->width / 2, g->header / 2 + 4);
+    }
+}
+
+/* gnuplot draws an image only from a grid of at least 2x2 points, so a
+ * side of one pixel (a 1x5 filter, say) is written twice. */
+static int repeats(int side)
+{
+    return side > 1 ? 1 : 2;
 }
 
 /* Tile k's pixels v[h, w] as the data block $tileK, mapped from [lo, hi]
@@ -499,64 +531,71 @@ static void tile_axes(FILE *gp, const tile_grid *g)
 static void put_tile(FILE *gp, int k, const float *v, int h, int w, float lo, float hi)
 {
     fprintf(gp, "$tile%d << EOD\n", k);
-    for (int i = 0; i < h; i++)
-        for (int j = 0; j < w; j++) {
-            float x = (v[i * w + j] - lo) / (hi - lo);
+    for (int i = 0; i < h * repeats(h); i++)
+        for (int j = 0; j < w * repeats(w); j++) {
+            float x = (v[i / repeats(h) * w + j / repeats(w)] - lo) / (hi - lo);
             x = x < 0.0f ? 0.0f : x > 1.0f ? 1.0f : x;
-            fprintf(gp, "%.3g%c", (double)x, j + 1 < w ? ' ' : '\n');
+            fprintf(gp, "%.3g%c", (double)x, j + 1 < w * repeats(w) ? ' ' : '\n');
         }
     fputs("EOD\n", gp);
 }
 
+/* Text centred in the caption band of tile k. */
+static void put_caption(FILE *gp, const tile_grid *g, int k, const char *text, const char *colour)
+{
+    int x, y;
+    tile_corner(g, k, &x, &y);
+    fputs("set label ", gp);
+    put_quoted(gp, text);
+    fprintf(gp, " at %d, %d center font ',8.5' tc '%s'\n", x + g->tile_w / 2,
+            y + g->tile_h + CAPTION_PX / 2 + 2, colour);
+}
+
+/* A frame `pad` pixels outside tile k, drawn with gnuplot's border style. */
+static void put_frame(FILE *gp, const tile_grid *g, int k, int pad, const char *style)
+{
+    int x, y;
+    tile_corner(g, k, &x, &y);
+    fprintf(gp, "set object rect from %d, %d to %d, %d front fs empty border %s\n", x - pad,
+            y - pad, x + g->tile_w + pad, y + g->tile_h + pad, style);
+}
+
 /* Plot every tile in one command. `matrix` numbers a block's columns and
  * rows from 0; pixel (i, j) of tile k is drawn as a square centred at
- * corner + (j + ½, i + ½)·scale. `pixels` draws each as a rectangle, so a
- * 5x5 filter stays sharp instead of being smoothed when scaled up. */
+ * corner + (j + ½, i + ½)·scale. pngcairo scales an image up by repeating
+ * pixels, so even a 5x5 filter stays sharp. (The `pixels` option, one
+ * rectangle per pixel, would leave faint seams between them.) */
 static void plot_tiles(FILE *gp, const tile_grid *g, int n, int h, int w)
 {
-    double sx = (double)g->tile_w / w, sy = (double)g->tile_h / h;
+    double sx = (double)g->tile_w / (w * repeats(w)), sy = (double)g->tile_h / (h * repeats(h));
     fputs("plot ", gp);
     for (int k = 0; k < n; k++) {
         int x, y;
         tile_corner(g, k, &x, &y);
         fprintf(gp, "%s$tile%d matrix using (%d + ($1 + 0.5) * %g):(%d + ($2 + 0.5) * %g):3"
-                    " with image pixels",
+                    " with image",
                 k ? ", " : "", k, x, sx, y, sy);
     }
     fputs("\n", gp);
 }
 
-/* A centred line of text at pixel height y. */
-static void put_header(FILE *gp, const tile_grid *g, int y, const char *text)
-{
-    fputs("set label ", gp);
-    put_quoted(gp, text);
-    fprintf(gp, " at %d, %d center font ',12'\n", g->width / 2, y);
-}
-
 /* ================================================================ images */
 
-enum { CAPTION_PX = 22 };
-
-/* Caption (and, when the prediction is wrong, a red frame) of tile k. */
-static void put_caption(FILE *gp, const tile_grid *g, int k, int label, const int *pred,
-                        const char *const *names)
+/* Caption "true / predicted" of image k and its frame: red for a wrong
+ * prediction, else a thin gray line that keeps a light image apart from
+ * the page. */
+static void image_caption(FILE *gp, const tile_grid *g, int k, int label, const int *pred,
+                          const char *const *names)
 {
     char a[16], b[16], text[200];
-    int x, y, wrong = pred && pred[k] != label;
-    tile_corner(g, k, &x, &y);
+    int wrong = pred && pred[k] != label;
     if (pred)
         snprintf(text, sizeof text, "%s / %s", class_name(a, names, label),
                  class_name(b, names, pred[k]));
     else
         snprintf(text, sizeof text, "%s", class_name(a, names, label));
-    fputs("set label ", gp);
-    put_quoted(gp, text);
-    fprintf(gp, " at %d, %d center font ',9' tc '%s'\n", x + g->tile_w / 2,
-            y + g->tile_h + CAPTION_PX / 2 + 2, wrong ? "#d62728" : "#333333");
-    if (wrong)
-        fprintf(gp, "set object rect from %d, %d to %d, %d front fs empty border rgb '#d62728'"
-                    " lw 3\n", x - 3, y - 3, x + g->tile_w + 3, y + g->tile_h + 3);
+    put_caption(gp, g, k, text, wrong ? "#d62728" : "#333333");
+    put_frame(gp, g, k, wrong ? 3 : 0, wrong ? "rgb '#d62728' lw 3" : "rgb '#c0c0c0'");
 }
 
 int nn_plot_images(const char *png, const float *images, int n, int h, int w,
@@ -571,30 +610,27 @@ int nn_plot_images(const char *png, const float *images, int n, int h, int w,
         return nn_fail("image grid: images and labels are required");
     if (cols <= 0)
         cols = (int)ceil(sqrt((double)n));
-    int wrong = 0;
-    for (int k = 0; pred && k < n; k++)
-        wrong += pred[k] != labels[k];
-    /* The header line explains the captions; without predictions there is
+    /* The header explains the captions; without predictions there is
      * nothing to explain. */
-    int header = pred ? 40 : 0;
-    tile_grid g = tile_layout(n, h, w, cols, 120, CAPTION_PX, header, 480);
+    char header[160];
+    if (pred) {
+        int wrong = 0;
+        for (int k = 0; k < n; k++)
+            wrong += pred[k] != labels[k];
+        snprintf(header, sizeof header,
+                 "true / predicted class: %d of %d right, wrong ones in red", n - wrong, n);
+    }
+    tile_grid g = tile_layout(n, h, w, cols, 120, pred ? header : NULL);
 
     gnuplot_run run;
     if (png_begin(&run, png, g.width, g.height) != NN_OK)
         return NN_ERROR;
-    FILE *gp = run.in;
-    tile_axes(gp, &g);
-    if (pred) {
-        char text[160];
-        snprintf(text, sizeof text, "true / predicted class: %d of %d right, wrong ones in red",
-                 n - wrong, n);
-        put_header(gp, &g, header / 2 + 4, text);
-    }
+    tile_axes(run.in, &g, pred ? header : NULL);
     for (int k = 0; k < n; k++) {
-        put_tile(gp, k, images + (size_t)k * h * w, h, w, 0.0f, 1.0f);
-        put_caption(gp, &g, k, labels[k], pred, names);
+        put_tile(run.in, k, images + (size_t)k * h * w, h, w, 0.0f, 1.0f);
+        image_caption(run.in, &g, k, labels[k], pred, names);
     }
-    plot_tiles(gp, &g, n, h, w);
+    plot_tiles(run.in, &g, n, h, w);
     return png_end(&run);
 }
 
@@ -615,6 +651,24 @@ static void mean_kernel(float *out, const float *w, int o, int c_in, int kh, int
     }
 }
 
+/* Filter o as tile o, stretched from its own min to its own max. */
+static void put_filter(FILE *gp, const float *w, int o, int c_in, int kh, int kw)
+{
+    float k[MAX_KERNEL * MAX_KERNEL];
+    mean_kernel(k, w, o, c_in, kh, kw);
+    float lo = INFINITY, hi = -INFINITY;
+    for (int i = 0; i < kh * kw; i++) {
+        lo = k[i] < lo ? k[i] : lo;
+        hi = k[i] > hi ? k[i] : hi;
+    }
+    /* A constant filter has no pattern to stretch: show it mid-gray. */
+    if (hi - lo < 1e-12f) {
+        lo -= 1.0f;
+        hi += 1.0f;
+    }
+    put_tile(gp, o, k, kh, kw, lo, hi);
+}
+
 int nn_plot_filters(const char *png, const float *w, int c_out, int c_in, int kh, int kw)
 {
     if (check_quotable(png, "PNG") != NN_OK)
@@ -623,38 +677,26 @@ int nn_plot_filters(const char *png, const float *w, int c_out, int c_in, int kh
         kw > MAX_KERNEL)
         return nn_fail("filters: need 1..256 filters of 1..%d x 1..%d and c_in >= 1, got "
                        "[%d, %d, %d, %d]", MAX_KERNEL, MAX_KERNEL, c_out, c_in, kh, kw);
-    int header = 40;
-    tile_grid g = tile_layout(c_out, kh, kw, 8, 96, CAPTION_PX, header, 620);
+    char header[160], channels[48] = "";
+    if (c_in > 1)
+        snprintf(channels, sizeof channels, " (mean of %d input channels)", c_in);
+    snprintf(header, sizeof header, "%d filters %dx%d%s: black = min, white = max of each",
+             c_out, kh, kw, channels);
+    tile_grid g = tile_layout(c_out, kh, kw, 8, 96, header);
 
     gnuplot_run run;
     if (png_begin(&run, png, g.width, g.height) != NN_OK)
         return NN_ERROR;
-    FILE *gp = run.in;
-    tile_axes(gp, &g);
-    char text[200];
-    snprintf(text, sizeof text, "%d filters %dx%d%s, each from its min (black) to its max (white)",
-             c_out, kh, kw, c_in > 1 ? ", mean over the input channels" : "");
-    put_header(gp, &g, header / 2 + 4, text);
+    tile_axes(run.in, &g, header);
     for (int o = 0; o < c_out; o++) {
-        float k[MAX_KERNEL * MAX_KERNEL], lo, hi;
-        mean_kernel(k, w, o, c_in, kh, kw);
-        lo = hi = k[0];
-        for (int i = 1; i < kh * kw; i++) {
-            lo = k[i] < lo ? k[i] : lo;
-            hi = k[i] > hi ? k[i] : hi;
-        }
-        /* A constant filter has no pattern to stretch: show it mid-gray. */
-        if (hi - lo < 1e-12f) {
-            lo -= 1.0f;
-            hi += 1.0f;
-        }
-        put_tile(gp, o, k, kh, kw, lo, hi);
-        int x, y;
-        tile_corner(&g, o, &x, &y);
-        fprintf(gp, "set label '%d' at %d, %d center font ',9' tc '#333333'\n", o,
-                x + g.tile_w / 2, y + g.tile_h + CAPTION_PX / 2 + 2);
+        char number[16];
+        put_filter(run.in, w, o, c_in, kh, kw);
+        snprintf(number, sizeof number, "%d", o);
+        put_caption(run.in, &g, o, number, "#333333");
+        /* A thin frame: a tile's white edge would melt into the page. */
+        put_frame(run.in, &g, o, 0, "rgb '#a0a0a0'");
     }
-    plot_tiles(gp, &g, c_out, kh, kw);
+    plot_tiles(run.in, &g, c_out, kh, kw);
     return png_end(&run);
 }
 
@@ -673,6 +715,7 @@ static int channel(unsigned rgb, int shift, double a)
     return (int)(a <= 1.0 ? a * c + (1.0 - a) * 255.0 : c / a);
 }
 
+/* Colour rgb tinted (a < 1) or shaded (a > 1), channel by channel. */
 static unsigned mix(unsigned rgb, double a)
 {
     return (unsigned)channel(rgb, 16, a) << 16 | (unsigned)channel(rgb, 8, a) << 8 |
@@ -769,6 +812,23 @@ static void plot_boundary(FILE *gp, int classes)
     fputs("\n", gp);
 }
 
+/* Title, axes and plot. Equal scales on both axes (a circle stays a
+ * circle): gnuplot fits the plot to the canvas that the caller sized. */
+static void draw_boundary(FILE *gp, const plane_box *b, const nn_dataset *ds, const char *spec,
+                          double accuracy)
+{
+    fputs("set title ", gp);
+    put_quoted(gp, ds->name);
+    fputs(" . ': ' . ", gp);
+    put_quoted(gp, spec);
+    fprintf(gp, " . ', accuracy %.1f%%' font ',12'\n", 100.0 * accuracy);
+    fprintf(gp, "set xrange [%.6g:%.6g]\nset yrange [%.6g:%.6g]\nset size ratio -1\n"
+                "set xlabel 'x1'\nset ylabel 'x2'\nset tics out nomirror\nset border front\n"
+                "set key outside right top\n",
+            b->x0, b->x1, b->y0, b->y1);
+    plot_boundary(gp, ds->classes);
+}
+
 int nn_plot_boundary(const char *png, nn_model *m, const nn_dataset *ds, int resolution)
 {
     if (check_quotable(png, "PNG") != NN_OK)
@@ -784,36 +844,30 @@ int nn_plot_boundary(const char *png, nn_model *m, const nn_dataset *ds, int res
     if (resolution < 2 || resolution > 1000)
         return nn_fail("decision regions: resolution %d is not in 2..1000", resolution);
 
-    /* The accuracy on the points (nn_predict checks the classes agree and
-     * puts the model in evaluation mode: no dropout, running statistics). */
+    /* The accuracy on the points first: nn_predict checks that the model
+     * has an output for every class, and puts it in evaluation mode (no
+     * dropout, batch norm's running statistics) for the grid too. */
     int *pred = nn_alloc((size_t)ds->n * sizeof *pred);
     int *cls = nn_alloc((size_t)resolution * (size_t)resolution * sizeof *cls);
     plane_box b = data_box(ds);
-    int status = pred && cls ? NN_OK : NN_ERROR;
+    int status = pred && cls ? NN_OK : NN_ERROR, right = 0;
     if (status == NN_OK)
         status = nn_predict(pred, NULL, m, ds, 256);
     if (status == NN_OK)
         status = grid_classes(cls, m, &b, resolution);
-    int right = 0;
     for (int i = 0; status == NN_OK && i < ds->n; i++)
         right += pred[i] == ds->labels[i];
 
+    /* The plot area is about 600 pixels wide; the canvas as tall as the
+     * data's aspect ratio needs, within reason. */
+    double aspect = (b.y1 - b.y0) / (b.x1 - b.x0);
+    int height = 160 + (int)(600 * (aspect < 0.4 ? 0.4 : aspect > 1.2 ? 1.2 : aspect));
     gnuplot_run g;
     if (status == NN_OK)
-        status = png_begin(&g, png, 820, 760);
+        status = png_begin(&g, png, 820, height);
     if (status == NN_OK) {
-        FILE *gp = g.in;
-        put_boundary_data(gp, cls, &b, resolution, ds);
-        fputs("set title ", gp);
-        put_quoted(gp, ds->name);
-        fputs(" . ': ' . ", gp);
-        put_quoted(gp, m->spec);
-        fprintf(gp, " . ', accuracy %.1f%%' font ',12'\n", 100.0 * right / ds->n);
-        fprintf(gp, "set xrange [%.6g:%.6g]\nset yrange [%.6g:%.6g]\nset size ratio -1\n"
-                    "set xlabel 'x1'\nset ylabel 'x2'\nset tics out nomirror\n"
-                    "set key outside right top\n",
-                b.x0, b.x1, b.y0, b.y1);
-        plot_boundary(gp, ds->classes);
+        put_boundary_data(g.in, cls, &b, resolution, ds);
+        draw_boundary(g.in, &b, ds, m->spec, (double)right / ds->n);
         status = png_end(&g);
     }
     nn_free(pred);

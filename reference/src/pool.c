@@ -66,10 +66,12 @@ void nn_maxpool_forward(float *out, int *argmax, const float *in, const nn_pool_
                 for (int i = 0; i < s->k; i++)
                     for (int j = 0; j < s->k; j++) {
                         int at = first + i * s->w + j;
-                        /* selects, not a branch: which pixel wins is data,
-                         * and a mispredicted branch costs more than both */
-                        best = in[at] > m ? at : best;
-                        m = in[at] > m ? in[at] : m;
+                        float v = in[at];
+                        /* Two selects rather than an if: they compile to
+                         * conditional moves, where a branch on the data
+                         * would be mispredicted half the time. */
+                        best = v > m ? at : best;
+                        m = v > m ? v : m;
                     }
                 *out++ = m;
                 *argmax++ = best;

@@ -88,6 +88,12 @@ void nn_conv2d_backward_direct(float *din, float *dw, float *db, const float *do
 
 /**
  * @brief Size of the scratch buffer nn_conv2d_forward/backward need.
+ *
+ * The size must never decrease as s->batch grows: the model allocates the
+ * buffer once, for its largest batch, and uses it for smaller ones. The
+ * reference works on chunks of nb <= batch images (about 384 KB of
+ * im2col columns) and needs (K + 1 + c_out)·nb·P + (K + 1)·c_out floats,
+ * K = c_in·kh·kw, P = oh·ow.
  * @param s sizes
  * @return number of floats
  */

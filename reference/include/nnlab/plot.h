@@ -71,7 +71,8 @@ void nn_confusion_counts(int *counts, const int *pred, const int *labels, int n,
  * @param pred [n] predicted classes, each in [0, classes)
  * @param labels [n] true classes, each in [0, classes)
  * @param n number of examples, >= 1
- * @param classes number of classes, 1..100
+ * @param classes number of classes, 2..100 (counts are written in the
+ *        cells up to 30 classes; beyond, the shading alone tells)
  * @param names [classes] class names for the tics, or NULL for 0, 1, 2, ...
  * @param title title, or NULL for "confusion matrix"
  * @return NN_OK, or NN_ERROR (bad arguments, a class out of range, no gnuplot,
@@ -129,7 +130,7 @@ int nn_plot_filters(const char *png, const float *w, int c_out, int c_in, int kh
  * and drawn as light class colours; the points go on top in the full
  * colour of their true class. The title gives the model's accuracy on the
  * points. Leaves the model in evaluation mode (nn_model_set_training(m, 0)).
- * PNG 820x760, equal scales on both axes.
+ * PNG 820 pixels wide, as tall as the data with equal scales on both axes.
  * @param png PNG file to write
  * @param m model with 2 inputs and at least ds->classes outputs
  * @param ds data set with dim 2 and f32 features (a synthetic set, say)
