@@ -14,7 +14,7 @@
 
 #define SUITES(X) \
     X(core) X(data) X(checkpoint) X(neuron) X(activations) X(forward) \
-    X(backprop) X(optimizers) X(dropout) X(batchnorm) X(conv) X(pool) X(model) X(train)
+    X(backprop) X(optimizers) X(dropout) X(batchnorm) X(conv) X(pool) X(pictures) X(model) X(train)
 
 #define DECLARE(name) void suite_##name(void) __attribute__((weak));
 SUITES(DECLARE)
