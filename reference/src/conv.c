@@ -60,16 +60,44 @@ static void valid_range(int *x0, int *x1, int j, int in, int out, int stride, in
     *x1 = b;
 }
 
+/* One output row y of an im2col row: dst[x] = row[x·s + off] for x in
+ * [x0, x1), the valid pixels, and 0 on either side; row NULL when the
+ * whole output row reads padding. */
+static void im2col_row(float *dst, const float *row, int x0, int x1, int ow, int st, int off)
+{
+    if (!row) {
+        memset(dst, 0, sizeof *dst * ow);
+        return;
+    }
+    for (int x = 0; x < x0; x++)
+        dst[x] = 0.0f;
+    /* Stride 1, the common case: the pixels are contiguous, one memcpy
+     * (several times faster than the loop). */
+    if (st == 1)
+        memcpy(dst + x0, row + x0 + off, sizeof *dst * (x1 - x0));
+    else
+        for (int x = x0; x < x1; x++)
+            dst[x] = row[x * st + off];
+    for (int x = x1; x < ow; x++)
+        dst[x] = 0.0f;
+}
+
 /* im2col of one image into a matrix whose rows are ld floats apart, so
  * that several images can sit side by side in one wide matrix. Row
  * (c·kh + i)·kw + j, column y·ow + x gets in[c, y·s − p + i, x·s − p + j].
- * Each matrix row is filled from the rows y0 … y1 − 1 of valid pixels,
- * columns x0 … x1 − 1 of each. */
+ *
+ * Most of the rows are not built from the image. Kernel row i at output
+ * row y reads input row y·s − p + i, the same one that kernel row i − s
+ * reads at output row y + 1:  X(c,i,j)[y, :] = X(c,i−s,j)[y+1, :].  So
+ * for i >= s the matrix row is the row s·kw above it moved left by one
+ * output row (ow floats), one long memcpy, and only its last output row is
+ * new. With stride 1 that turns kh·oh short copies into oh + 2(kh − 1). */
 static void im2col_ld(float *col, size_t ld, const float *img, const nn_conv_shape *s)
 {
     const int h = s->h, w = s->w, st = s->stride, pad = s->pad;
     int oh = nn_conv_out_size(h, s->kh, st, pad);
     int ow = nn_conv_out_size(w, s->kw, st, pad);
+    size_t up = (size_t)st * s->kw * ld; /* from row (c,i,j) to row (c,i−s,j) */
     for (int c = 0; c < s->c_in; c++) {
         const float *plane = img + (size_t)c * h * w;
         for (int i = 0; i < s->kh; i++) {
@@ -78,21 +106,15 @@ static void im2col_ld(float *col, size_t ld, const float *img, const nn_conv_sha
             for (int j = 0; j < s->kw; j++, col += ld) {
                 int x0, x1, off = j - pad;
                 valid_range(&x0, &x1, j, w, ow, st, pad);
-                /* A row that reads padding anywhere is cleared first, in one
-                 * call: far cheaper than a few zeros at the ends of every
-                 * image row, each a call to memset of its own. */
-                if (y0 > 0 || y1 < oh || x0 > 0 || x1 < ow)
-                    memset(col, 0, sizeof *col * (size_t)oh * ow);
-                for (int y = y0; y < y1; y++) {
-                    float *dst = col + (size_t)y * ow;
-                    const float *row = plane + (size_t)(y * st - pad + i) * w;
-                    /* Stride 1, the common case: the pixels are contiguous,
-                     * one memcpy (several times faster than the loop). */
-                    if (st == 1)
-                        memcpy(dst + x0, row + x0 + off, sizeof *dst * (x1 - x0));
-                    else
-                        for (int x = x0; x < x1; x++)
-                            dst[x] = row[x * st + off];
+                int y = 0;
+                if (i >= st && oh > 0) {
+                    y = oh - 1;
+                    memcpy(col, col - up + ow, sizeof *col * (size_t)y * ow);
+                }
+                for (; y < oh; y++) {
+                    int iy = y * st - pad + i; /* inside the image for y in [y0, y1) */
+                    const float *row = y >= y0 && y < y1 ? plane + (size_t)iy * w : NULL;
+                    im2col_row(col + (size_t)y * ow, row, x0, x1, ow, st, off);
                 }
             }
         }
