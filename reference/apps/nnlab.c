@@ -29,6 +29,7 @@ typedef enum { FLAG_STR, FLAG_INT, FLAG_FLOAT, FLAG_BOOL } flag_type;
 
 typedef struct {
     const char *name;   /* without the leading "--" */
+    char letter;        /* one-letter alias ("-o"), or 0 */
     flag_type type;
     void *value;        /* const char **, int *, float * or int * */
     const char *help;
@@ -76,8 +77,7 @@ static int parse_flags(const char *cmd, int argc, char **argv, const flag *flags
         }
         const flag *f = NULL;
         for (int k = 0; k < n_flags && !f; k++)
-            if (strcmp(a + 2, flags[k].name) == 0 || (a[1] != '-' && flags[k].help[0] == a[1] &&
-                                                      flags[k].help[1] == ':'))
+            if (a[1] == '-' ? strcmp(a + 2, flags[k].name) == 0 : flags[k].letter == a[1])
                 f = &flags[k];
         if (!f)
             return usage_error(cmd, "unknown option '%s'", a);
@@ -105,12 +105,13 @@ static int wants_help(int argc, char **argv)
 static void print_flags(const flag *flags, int n)
 {
     for (int i = 0; i < n; i++) {
-        const char *help = flags[i].help;
-        if (help[1] == ':') /* "o:..." marks a one-letter alias */
-            help += 2;
         const char *arg = flags[i].type == FLAG_BOOL ? "" : flags[i].type == FLAG_STR ? " S"
                           : flags[i].type == FLAG_INT ? " N" : " X";
-        printf("  --%s%-*s %s\n", flags[i].name, (int)(16 - strlen(flags[i].name)), arg, help);
+        char alias[8] = "    ";
+        if (flags[i].letter)
+            snprintf(alias, sizeof alias, "-%c, ", flags[i].letter);
+        printf("  %s--%s%-*s %s\n", alias, flags[i].name, (int)(16 - strlen(flags[i].name)), arg,
+               flags[i].help);
     }
 }
 
@@ -133,26 +134,26 @@ typedef struct {
 static void train_flags(flag *f, train_args *a)
 {
     const flag table[N_TRAIN_FLAGS] = {
-        { "data", FLAG_STR, &a->data, "data set: fashion-mnist, mnist, iris, xor, spirals, moons, circles, blobs [fashion-mnist]" },
-        { "model", FLAG_STR, &a->model, "widths (784-256-10), a layer list (conv:6x5x5:pad=2,relu,...) or a preset: mlp, lenet5, lenet5-bn [784-256-128-10]" },
-        { "act", FLAG_STR, &a->act, "hidden activation: relu, tanh, sigmoid, gelu, ... [relu]" },
-        { "opt", FLAG_STR, &a->opt, "optimizer: sgd, momentum, nesterov, adagrad, rmsprop, adadelta, adam, adamw [adam]" },
-        { "lr", FLAG_FLOAT, &a->lr, "learning rate [1e-3]" },
-        { "momentum", FLAG_FLOAT, &a->momentum, "momentum for momentum/nesterov [0.9]" },
-        { "weight-decay", FLAG_FLOAT, &a->weight_decay, "L2 weight decay λ (decoupled for adamw) [0; adamw 0.01]" },
-        { "schedule", FLAG_STR, &a->schedule, "constant, step, exponential, cosine, warmup [constant]" },
-        { "epochs", FLAG_INT, &a->epochs, "passes over the training set [10]" },
-        { "batch", FLAG_INT, &a->batch, "minibatch size [128]" },
-        { "seed", FLAG_INT, &a->seed, "random seed: same seed, same run [1]" },
-        { "val", FLAG_FLOAT, &a->val, "fraction of the training set held out for validation [0.1]" },
-        { "limit", FLAG_INT, &a->limit, "use only the first N training examples [all]" },
-        { "patience", FLAG_INT, &a->patience, "early stopping: epochs without a better validation loss [off]" },
-        { "threads", FLAG_INT, &a->threads, "BLAS threads [1]" },
-        { "log", FLAG_STR, &a->log, "write the per-epoch CSV log to this file" },
-        { "save", FLAG_STR, &a->save, "save the trained model (safetensors)" },
-        { "plot", FLAG_STR, &a->plot, "draw the curves to this PNG" },
-        { "ascii", FLAG_BOOL, &a->ascii, "draw the loss curve in the terminal too" },
-        { "quiet", FLAG_BOOL, &a->quiet, "no progress bar" },
+        { "data", 0, FLAG_STR, &a->data, "data set: fashion-mnist, mnist, iris, xor, spirals, moons, circles, blobs [fashion-mnist]" },
+        { "model", 0, FLAG_STR, &a->model, "widths (784-256-10), a layer list (conv:6x5x5:pad=2,relu,...) or a preset: mlp, lenet5, lenet5-bn [784-256-128-10]" },
+        { "act", 0, FLAG_STR, &a->act, "hidden activation: relu, tanh, sigmoid, gelu, ... [relu]" },
+        { "opt", 0, FLAG_STR, &a->opt, "optimizer: sgd, momentum, nesterov, adagrad, rmsprop, adadelta, adam, adamw [adam]" },
+        { "lr", 0, FLAG_FLOAT, &a->lr, "learning rate [1e-3]" },
+        { "momentum", 0, FLAG_FLOAT, &a->momentum, "momentum for momentum/nesterov [0.9]" },
+        { "weight-decay", 0, FLAG_FLOAT, &a->weight_decay, "L2 weight decay λ (decoupled for adamw) [0; adamw 0.01]" },
+        { "schedule", 0, FLAG_STR, &a->schedule, "constant, step, exponential, cosine, warmup [constant]" },
+        { "epochs", 0, FLAG_INT, &a->epochs, "passes over the training set [10]" },
+        { "batch", 0, FLAG_INT, &a->batch, "minibatch size [128]" },
+        { "seed", 0, FLAG_INT, &a->seed, "random seed: same seed, same run [1]" },
+        { "val", 0, FLAG_FLOAT, &a->val, "fraction of the training set held out for validation [0.1]" },
+        { "limit", 0, FLAG_INT, &a->limit, "use only the first N training examples [all]" },
+        { "patience", 0, FLAG_INT, &a->patience, "early stopping: epochs without a better validation loss [off]" },
+        { "threads", 0, FLAG_INT, &a->threads, "BLAS threads [1]" },
+        { "log", 0, FLAG_STR, &a->log, "write the per-epoch CSV log to this file" },
+        { "save", 0, FLAG_STR, &a->save, "save the trained model (safetensors)" },
+        { "plot", 0, FLAG_STR, &a->plot, "draw the curves to this PNG" },
+        { "ascii", 0, FLAG_BOOL, &a->ascii, "draw the loss curve in the terminal too" },
+        { "quiet", 0, FLAG_BOOL, &a->quiet, "no progress bar" },
     };
     memcpy(f, table, sizeof table);
 }
@@ -283,13 +284,13 @@ typedef struct {
 static void eval_flags(flag *f, eval_args *a)
 {
     const flag table[N_EVAL_FLAGS] = {
-        { "model", FLAG_STR, &a->model, "checkpoint written by 'nnlab train --save' (required)" },
-        { "data", FLAG_STR, &a->data, "data set [fashion-mnist]" },
-        { "split", FLAG_STR, &a->split, "test or train [test]" },
-        { "seed", FLAG_INT, &a->seed, "seed of synthetic data sets (as in training) [1]" },
-        { "index", FLAG_INT, &a->index, "predict: first example [0]" },
-        { "count", FLAG_INT, &a->count, "predict: number of examples [10]" },
-        { "out", FLAG_STR, &a->out, "predict: write index,label,predicted,probability CSV here" },
+        { "model", 0, FLAG_STR, &a->model, "checkpoint written by 'nnlab train --save' (required)" },
+        { "data", 0, FLAG_STR, &a->data, "data set [fashion-mnist]" },
+        { "split", 0, FLAG_STR, &a->split, "test or train [test]" },
+        { "seed", 0, FLAG_INT, &a->seed, "seed of synthetic data sets (as in training) [1]" },
+        { "index", 0, FLAG_INT, &a->index, "predict: first example [0]" },
+        { "count", 0, FLAG_INT, &a->count, "predict: number of examples [10]" },
+        { "out", 0, FLAG_STR, &a->out, "predict: write index,label,predicted,probability CSV here" },
     };
     memcpy(f, table, sizeof table);
 }
@@ -423,12 +424,12 @@ typedef struct {
 static void plot_flags(flag *f, plot_args *a)
 {
     const flag table[N_PLOT_FLAGS] = {
-        { "output", FLAG_STR, &a->png, "o:PNG file to write (-o works too)" },
-        { "ascii", FLAG_BOOL, &a->ascii, "curves: draw them in the terminal too" },
-        { "model", FLAG_STR, &a->model, "pictures: the checkpoint to look at" },
-        { "data", FLAG_STR, &a->data, "confusion, samples, boundary: data set (test split) [fashion-mnist]" },
-        { "count", FLAG_INT, &a->count, "samples: number of images [36]" },
-        { "seed", FLAG_INT, &a->seed, "seed of synthetic data sets (as in training) [1]" },
+        { "output", 'o', FLAG_STR, &a->png, "PNG file to write" },
+        { "ascii", 0, FLAG_BOOL, &a->ascii, "curves: draw them in the terminal too" },
+        { "model", 0, FLAG_STR, &a->model, "pictures: the checkpoint to look at" },
+        { "data", 0, FLAG_STR, &a->data, "confusion, samples, boundary: data set (test split) [fashion-mnist]" },
+        { "count", 0, FLAG_INT, &a->count, "samples: number of images [36]" },
+        { "seed", 0, FLAG_INT, &a->seed, "seed of synthetic data sets (as in training) [1]" },
     };
     memcpy(f, table, sizeof table);
 }
