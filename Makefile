@@ -48,7 +48,11 @@ endif
 
 # ---------------------------------------------------------------- sources
 LIB_SRC   := $(wildcard reference/src/*.c)
-LIB_OBJ   := $(LIB_SRC:reference/src/%.c=$(BUILD)/obj/ref/%.o)
+# In a student kit (make release) a lab module whose solution is withheld
+# ships as reference/obj/<module>.o in place of reference/src/<module>.c.
+LIB_PREBUILT := $(filter-out $(LIB_SRC:reference/src/%.c=reference/obj/%.o),\
+                  $(wildcard reference/obj/*.o))
+LIB_OBJ   := $(LIB_SRC:reference/src/%.c=$(BUILD)/obj/ref/%.o) $(LIB_PREBUILT)
 LIB       := $(BUILD)/lib/libnnlab.a
 SHLIB     := $(BUILD)/lib/libnnlab.so
 APP_SRC   := $(wildcard reference/apps/nnlab*.c)
@@ -63,7 +67,7 @@ HEADERS   := $(PUBLIC_HEADERS) $(wildcard reference/src/*.h)
 
 # ---------------------------------------------------------------- build
 .PHONY: all lib
-all: $(LIB) $(SHLIB) $(NNLAB) $(TESTS) $(BENCH) ## build the library, the nnlab program and the tests
+all: $(LIB) $(SHLIB) $(NNLAB) $(if $(TEST_SRC),$(TESTS)) $(BENCH) ## build the library, the nnlab program and the tests
 
 lib: $(LIB) $(SHLIB)
 
@@ -103,7 +107,7 @@ $(BUILD)/obj/ref $(BUILD)/obj/apps $(BUILD)/obj/tests $(BUILD)/lib $(BUILD)/bin:
 	$(Q)mkdir -p $@
 
 # ---------------------------------------------------------------- use
-.PHONY: deps demo demo-cnn datasets bench fuzz docs test install uninstall clean help
+.PHONY: deps demo demo-cnn datasets bench fuzz docs test install uninstall release gradescope clean help
 
 deps: ## check the Debian packages nnlab needs and install what is missing
 	$(Q)tools/deps.sh
@@ -111,10 +115,14 @@ deps: ## check the Debian packages nnlab needs and install what is missing
 datasets: ## fetch Fashion-MNIST and MNIST (SHA-256 checked) into datasets/downloads/
 	$(Q)datasets/fetch.sh
 
-demo: ## train a 784-256-128-10 MLP on Fashion-MNIST and plot its curves
+ifneq ($(LAB),)
+demo: demo-lab
+else
+demo: ## train an MLP on Fashion-MNIST and plot its curves; make demo LAB=n: lab n's reference, graded, with its plots
 	$(Q)tools/deps.sh --quiet build data
 	$(Q)$(MAKE) --no-print-directory $(NNLAB)
 	$(Q)tools/demo.sh $(NNLAB) $(BUILD)/demo
+endif
 
 demo-cnn: ## train LeNet-5 on Fashion-MNIST and draw curves, confusion matrix, samples, filters, a boundary
 	$(Q)tools/deps.sh --quiet build data
@@ -148,6 +156,12 @@ uninstall: ## remove what `make install` put under PREFIX
 	rm -f $(DESTDIR)$(PREFIX)/lib/libnnlab.a $(DESTDIR)$(PREFIX)/lib/libnnlab.so \
 	      $(DESTDIR)$(PREFIX)/lib/pkgconfig/nnlab.pc $(DESTDIR)$(PREFIX)/bin/nnlab
 
+release: ## write a student kit: make release OUT=dir LABS=1-8 [SOLUTIONS=1-3]
+	$(Q)CC='$(CC)' tools/release.sh '$(OUT)' '$(LABS)' '$(SOLUTIONS)'
+
+gradescope: ## build the Gradescope autograder zip of one lab: make gradescope LAB=n
+	$(Q)grader/gradescope/make-zip.sh '$(LAB)'
+
 clean: ## remove build/ (every generated file)
 	rm -rf build
 
@@ -158,3 +172,7 @@ help: ## list the targets
 	@echo
 	@echo "Variables: CC CFLAGS LDFLAGS PREFIX (install), SANITIZE=1 (ASan+UBSan build in build/asan),"
 	@echo "           FUZZ_SECONDS (make fuzz), V=1 (show commands), CI=true or WERROR=1 (-Werror)"
+	@echo "Grading:   LAB=n IMPL=student|reference|stub SUBMISSION=dir HIDDEN=dir OUT=dir PLOTS=0"
+	@echo "Release:   OUT=dir LABS=1-8 SOLUTIONS=1-3 (lab lists: 1-3,5 or all or none)"
+
+include grader/grader.mk

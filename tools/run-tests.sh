@@ -65,6 +65,7 @@ fi
 
 stage unit "$BUILD/bin/nnlab-tests"
 stage cli tools/test-cli.sh "$BUILD/bin/nnlab"
+stage grader env WERROR=1 SANITIZE="$SAN" BUILD="$BUILD" grader/selftest.sh
 if [ "$SAN" = 1 ]; then
   echo "==> oracle, fuzz, docs: skipped under SANITIZE=1"
 else
@@ -73,6 +74,9 @@ else
   else
     echo "==> oracle: skipped (no /usr/bin/python3)"; skipped=$((skipped + 1))
   fi
+  stage release grader/selftest/release.sh
+  stage gradescope grader/selftest/gradescope.sh
+  stage batch grader/selftest/batch.sh
   stage fuzz tools/fuzz.sh build/fuzz "${FUZZ_SECONDS:-10}" idx csv safetensors
   if command -v doxygen >/dev/null 2>&1; then
     stage docs single docs make --no-print-directory docs
