@@ -176,3 +176,7 @@ help: ## list the targets
 	@echo "Release:   OUT=dir LABS=1-8 SOLUTIONS=1-3 (lab lists: 1-3,5 or all or none)"
 
 include grader/grader.mk
+# The GPU reference and lab 8 (reference/gpu/gpu.mk), the slides
+# (slides/slides.mk): each adds its own targets to `make help`.
+-include reference/gpu/gpu.mk
+-include slides/slides.mk

@@ -63,21 +63,46 @@ if ! make -j"$(nproc)" "${MAKE_ARGS[@]}" all >"$LOGDIR/build.log" 2>&1; then
   exit 1
 fi
 
-stage unit "$BUILD/bin/nnlab-tests"
+# kit_check: in a student kit (make release) there are no reference tests;
+# check instead that each lab's shipped reference grades to full marks.
+kit_check() {
+  local dir n total p=0 f=0
+  for dir in labs/[0-9][0-9]-*/; do
+    n=${dir#labs/}; n=${n%%-*}
+    make --no-print-directory grade LAB="$n" IMPL=reference PLOTS=0 OUT="$BUILD/kit-test/lab$n" >/dev/null 2>&1
+    total=$(grep -E '^Total: ' "$BUILD/kit-test/lab$n/summary.txt" 2>/dev/null)
+    if [[ $total =~ ^Total:\ ([0-9.]+)\ /\ ([0-9.]+) ]] && [ "${BASH_REMATCH[1]}" = "${BASH_REMATCH[2]}" ]; then
+      echo "ok   lab $n: the reference scores full marks ($total)"; p=$((p + 1))
+    else
+      echo "FAIL lab $n: the reference does not score full marks (${total:-no summary})"; f=$((f + 1))
+    fi
+  done
+  echo "$p passed, $f failed"
+}
+
+if [ -d reference/tests ]; then
+  stage unit "$BUILD/bin/nnlab-tests"
+fi
 stage cli tools/test-cli.sh "$BUILD/bin/nnlab"
-stage grader env WERROR=1 SANITIZE="$SAN" BUILD="$BUILD" grader/selftest.sh
+if [ -d grader/selftest ]; then
+  stage grader env WERROR=1 SANITIZE="$SAN" BUILD="$BUILD" grader/selftest.sh
+else
+  stage kit kit_check
+fi
 if [ "$SAN" = 1 ]; then
   echo "==> oracle, fuzz, docs: skipped under SANITIZE=1"
 else
-  if [ -x /usr/bin/python3 ]; then
+  if [ ! -f reference/tests/oracle.py ]; then
+    :   # a student kit: no oracle
+  elif [ -x /usr/bin/python3 ]; then
     stage oracle /usr/bin/python3 reference/tests/oracle.py "$BUILD/lib/libnnlab.so"
   else
     echo "==> oracle: skipped (no /usr/bin/python3)"; skipped=$((skipped + 1))
   fi
-  stage release grader/selftest/release.sh
-  stage gradescope grader/selftest/gradescope.sh
-  stage batch grader/selftest/batch.sh
-  stage fuzz tools/fuzz.sh build/fuzz "${FUZZ_SECONDS:-10}" idx csv safetensors
+  for t in release gradescope batch; do
+    [ -f "grader/selftest/$t.sh" ] && stage "$t" "grader/selftest/$t.sh"
+  done
+  [ -d reference/fuzz ] && stage fuzz tools/fuzz.sh build/fuzz "${FUZZ_SECONDS:-10}" idx csv safetensors
   if command -v doxygen >/dev/null 2>&1; then
     stage docs single docs make --no-print-directory docs
   else
