@@ -107,7 +107,7 @@ $(BUILD)/obj/ref $(BUILD)/obj/apps $(BUILD)/obj/tests $(BUILD)/lib $(BUILD)/bin:
 	$(Q)mkdir -p $@
 
 # ---------------------------------------------------------------- use
-.PHONY: deps demo demo-cnn datasets bench fuzz docs test install uninstall release gradescope clean help
+.PHONY: deps demo demo-cnn datasets train bench fuzz docs test install uninstall release gradescope clean help
 
 deps: ## check the Debian packages nnlab needs and install what is missing
 	$(Q)tools/deps.sh
@@ -128,6 +128,9 @@ demo-cnn: ## train LeNet-5 on Fashion-MNIST and draw curves, confusion matrix, s
 	$(Q)tools/deps.sh --quiet build data
 	$(Q)$(MAKE) --no-print-directory $(NNLAB)
 	$(Q)tools/demo-cnn.sh $(NNLAB) $(BUILD)/demo
+
+train: ## build nnlab from your own lab files and train it: make train MINE=all|1-5 [ARGS="nnlab train options"]
+	+$(Q)CC='$(CC)' MAKE='$(MAKE)' BUILD='$(BUILD)' tools/train-mine.sh '$(MINE)' $(ARGS)
 
 bench: ## time an MLP and a LeNet-5 epoch against PyTorch (one thread each)
 	$(Q)$(MAKE) --no-print-directory $(BENCH)

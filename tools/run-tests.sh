@@ -99,6 +99,7 @@ else
   else
     echo "==> oracle: skipped (no /usr/bin/python3)"; skipped=$((skipped + 1))
   fi
+  [ -d reference/tests ] && stage train-mine tools/test-train-mine.sh
   for t in release gradescope batch; do
     [ -f "grader/selftest/$t.sh" ] && stage "$t" "grader/selftest/$t.sh"
   done
