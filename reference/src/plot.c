@@ -173,23 +173,56 @@ static void classify_columns(char *header, log_columns *c)
     }
 }
 
-/* Read the log's header line and check that a data row follows. */
+/* Mark in has_data[col] the columns of one CSV row holding a finite
+ * number (a run without validation logs "nan" there). */
+static void mark_finite(char *row, int *has_data)
+{
+    char *field = row;
+    for (int col = 1; field && col <= MAX_COLUMNS; col++) {
+        char *end;
+        double v = strtod(field, &end);
+        if (end != field && isfinite(v))
+            has_data[col - 1] = 1;
+        field = strchr(field, ',');
+        if (field)
+            field++;
+    }
+}
+
+/* Keep only the columns in cols[0..n) that have data; return how many. */
+static int keep_with_data(int *cols, int n, const int *has_data)
+{
+    int kept = 0;
+    for (int i = 0; i < n; i++)
+        if (has_data[cols[i] - 1])
+            cols[kept++] = cols[i];
+    return kept;
+}
+
+/* Read the log's header line, check that a data row follows, and leave out
+ * the columns that hold no finite number in any row. */
 static int read_columns(const char *path, log_columns *c)
 {
     FILE *fp = fopen(path, "r");
     if (!fp)
         return nn_fail("cannot open training log %s: %s", path, strerror(errno));
-    char header[4096], row[256];
+    char header[4096], row[4096];
+    int has_data[MAX_COLUMNS] = {0}, rows = 0;
     int have_header = fgets(header, sizeof header, fp) != NULL;
-    int have_row = have_header && fgets(row, sizeof row, fp) != NULL;
+    while (have_header && fgets(row, sizeof row, fp)) {
+        mark_finite(row, has_data);
+        rows++;
+    }
     fclose(fp);
     if (!have_header)
         return nn_fail("training log %s is empty", path);
-    if (!have_row)
+    if (rows == 0)
         return nn_fail("training log %s has a header but no data rows", path);
     classify_columns(header, c);
+    c->n_loss = keep_with_data(c->loss, c->n_loss, has_data);
+    c->n_acc = keep_with_data(c->acc, c->n_acc, has_data);
     if (c->n_loss + c->n_acc == 0)
-        return nn_fail("training log %s has no column named like *loss* or *acc*", path);
+        return nn_fail("training log %s has no column named like *loss* or *acc* with a finite value", path);
     return NN_OK;
 }
 

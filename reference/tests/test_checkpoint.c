@@ -561,6 +561,16 @@ static void test_plot_ascii(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(text, "train_loss"));
     CU_ASSERT_PTR_NOT_NULL(strstr(text, "val_loss"));
     CU_ASSERT_PTR_NULL(strstr(text, "train_acc"));   /* loss only in text */
+
+    /* A run without validation logs nan there: no val_loss line drawn. */
+    csv = write_log("noval.csv", "epoch,train_loss,val_loss\n1,0.9,nan\n2,0.5,nan\n");
+    CU_ASSERT_EQUAL(redirected(1, out, plot_ascii, csv), NN_OK);
+    fp = fopen(out, "r");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(fp);
+    text[fread(text, 1, sizeof text - 1, fp)] = '\0';
+    fclose(fp);
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "train_loss"));
+    CU_ASSERT_PTR_NULL(strstr(text, "val_loss"));
 }
 
 static int run_bad_script(const void *unused)
@@ -586,6 +596,8 @@ static void test_plot_errors(void)
 
     CU_ASSERT_EQUAL(nn_plot_log(write_log("nocols.csv", "epoch,lr\n1,0.1\n"), NULL, 1), NN_ERROR);
     CU_ASSERT(error_mentions("loss"));
+    CU_ASSERT_EQUAL(nn_plot_log(write_log("allnan.csv", "epoch,loss\n1,nan\n"), NULL, 1), NN_ERROR);
+    CU_ASSERT(error_mentions("finite"));
     CU_ASSERT_EQUAL(nn_plot_log(write_log("norows.csv", "epoch,loss\n"), NULL, 1), NN_ERROR);
     CU_ASSERT(error_mentions("no data rows"));
     CU_ASSERT_EQUAL(nn_plot_log(write_log("empty.csv", ""), NULL, 1), NN_ERROR);
