@@ -230,6 +230,14 @@ static void check_matmul(matmul_fn f, const char *name, int blas)
     if (c[0] == 58 && c[1] == 139 && c[2] == 64 && c[3] == 154)
         gr_hint("C came out transposed ([58 139; 64 154]): C is row-major, C[i, j] at "
                 "c[i*n + j]%s", blas ? " (CblasRowMajor, ldc = n)" : "");
+    /* B indexed b[j*k + p], as if stored [n, k]: B read as [7 10; 8 11; 9 12]
+     * gives [1·7 + 2·8 + 3·9, 1·10 + 2·11 + 3·12; ...] = [50 68; 122 167]. */
+    else if (c[0] == 50 && c[1] == 68 && c[2] == 122 && c[3] == 167)
+        gr_hint("B was read as if stored [n, k] (b[j*k + p]): B [k, n] is row-major, B[p, j] "
+                "is b[p*n + j]");
+    else if (!blas && isnan(c[0]) && isnan(c[3]))
+        gr_hint("C came out NaN: the test fills C with NaN before the call, and C = A B must "
+                "overwrite it: start every C[i, j] at 0 rather than adding to what C holds");
     int hand_ok = 1;
     for (int i = 0; i < 4; i++)
         hand_ok &= c[i] == (float)want[i];
@@ -701,9 +709,9 @@ static void test_init_he(void)
 enum { DEEP_HIDDEN = 6, DEEP_LAYERS = DEEP_HIDDEN + 1, DEEP_BATCH = 200 };
 static const int deep_sizes[DEEP_LAYERS + 1] = {784, 256, 256, 256, 256, 256, 256, 10};
 static const char *const init_slug[4] = {"small", "large", "xavier", "he"};
-enum { TANH_BINS = 40, RELU_BINS = 56 };
-#define RELU_LOG_LO (-8.0) /* ReLU histograms: log10 a over [−8, 6], bins of ¼ */
-#define RELU_LOG_HI 6.0
+enum { TANH_BINS = 40, RELU_BINS = 68 };
+#define RELU_LOG_LO (-10.0) /* ReLU histograms: log10 a over [−10, 7], bins of ¼ */
+#define RELU_LOG_HI 7.0
 
 /* Statistics of one hidden layer's activations (in double). */
 typedef struct {
