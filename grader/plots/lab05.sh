@@ -117,15 +117,15 @@ for spec in "${SURFACES[@]}"; do
     echo "set xrange [$xr]; set yrange [$yr]; set xlabel 'x'; set ylabel 'y'; set size ratio -1"
     echo "set key outside right top box lc rgb '#bbbbbb' samplen 2.5 spacing 1.2"
     surface_layers "$name" "$scale"
+    if [ -f "$TMP/$name-ref.dat" ]; then
+      for o in "${!OPTS[@]}"; do
+        printf ", '%s' using %d:%d with lines lw 1.6 dt (4,3) lc rgb '#222222' notitle" "$TMP/$name-ref.dat" $((2 + 2 * o)) $((3 + 2 * o))
+      done
+    fi
     for o in "${!OPTS[@]}"; do
       printf ", '%s' using %d:%d with lines lw 2.2 lc rgb '%s' title '%s'" "$TMP/$name-main.dat" $((2 + 2 * o)) $((3 + 2 * o)) "${COLORS[$o]}" "${LABELS[$o]}"
     done
-    if [ -f "$TMP/$name-ref.dat" ]; then
-      for o in "${!OPTS[@]}"; do
-        t="notitle"; [ "$o" = 0 ] && t="title 'reference (dashed)'"
-        printf ", '%s' using %d:%d with lines lw 1.2 dt (4,3) lc rgb '#222222' %s" "$TMP/$name-ref.dat" $((2 + 2 * o)) $((3 + 2 * o)) "$t"
-      done
-    fi
+    [ -f "$TMP/$name-ref.dat" ] && printf ", NaN with lines lw 1.6 dt (4,3) lc rgb '#222222' title 'reference'"
     # the end of every path, and the start and the minimum
     for o in "${!OPTS[@]}"; do
       printf ", '%s' every ::%d::%d using %d:%d with points pt 7 ps 1.1 lc rgb '%s' notitle" "$TMP/$name-main.dat" \
@@ -162,17 +162,18 @@ if [ -n "$S" ] || [ -n "$R" ]; then
     echo "set title \"One MLP (2-32-32-3, ReLU) on three spirals, 300 full-batch steps per optimizer$([ -z "$S" ] && echo ' (reference)')\" font ',12'"
     echo "set xlabel 'step'; set ylabel 'cross-entropy loss'; set xrange [0:*]; set yrange [0:$ytop]"
     echo "set key outside right top box lc rgb '#bbbbbb' samplen 2.5 spacing 1.2"
-    printf "plot "
-    for o in "${!OPTS[@]}"; do
-      [ "$o" -gt 0 ] && printf ", "
-      printf "'%s' using 1:%d with lines lw 2.4 lc rgb '%s' title '%s'" "$TMP/mlp.dat" $((2 + o)) "${COLORS[$o]}" "${LABELS[$o]}"
-    done
+    # the reference underneath, yours on top: where they agree only yours shows
+    printf "plot NaN notitle"
     if [ $both = 1 ]; then
       for o in "${!OPTS[@]}"; do
-        t="notitle"; [ "$o" = 0 ] && t="title 'reference (dashed)'"
-        printf ", '%s' using 1:%d with lines lw 1.2 dt (4,3) lc rgb '#222222' %s" "$TMP/mlp-ref.dat" $((2 + o)) "$t"
+        printf ", '%s' using 1:%d with lines lw 1.6 dt (4,3) lc rgb '#222222' notitle" "$TMP/mlp-ref.dat" $((2 + o))
       done
     fi
+    for o in "${!OPTS[@]}"; do
+      printf ", "
+      printf "'%s' using 1:%d with lines lw 2.4 lc rgb '%s' title '%s'" "$TMP/mlp.dat" $((2 + o)) "${COLORS[$o]}" "${LABELS[$o]}"
+    done
+    [ $both = 1 ] && printf ", NaN with lines lw 1.6 dt (4,3) lc rgb '#222222' title 'reference'"
     echo
     echo "set terminal dumb size 72,20; set output '$OUT/mlp-loss.txt'; unset grid"
     echo "set title 'MLP loss per step ($([ -n "$S" ] && echo yours || echo reference))'"
@@ -200,7 +201,7 @@ for i in "${!SCHEDS[@]}"; do
   [ -n "$R" ] && numeric "$R" > "$TMP/sched-$n-ref.dat"
   if [ -n "$S" ]; then
     parts+=("'$TMP/sched-$n.dat' using 1:2 with linespoints lw 2.4 pt 7 ps 0.55 lc rgb '${SCOLORS[$i]}' title '${SLABELS[$i]}'")
-    [ -n "$R" ] && parts+=("'$TMP/sched-$n-ref.dat' using 1:2 with lines lw 1.2 dt (4,3) lc rgb '#222222' $([ $any = 0 ] && echo "title 'reference (dashed)'" || echo notitle)")
+    [ -n "$R" ] && parts+=("'$TMP/sched-$n-ref.dat' using 1:2 with lines lw 1.6 dt (4,3) lc rgb '#222222' $([ $any = 0 ] && echo "title 'reference (dashed)'" || echo notitle)")
     any=1
   elif [ -n "$R" ]; then
     [ $same = 0 ] && missing+=("$n")
