@@ -39,7 +39,8 @@
  * (grader/plots/lab07.sh), under gr_out_dir()/data/:
  *   lab07-train.csv     epoch,train_loss,train_acc,val_loss,val_acc,lr
  *                       (val = the 1000 held-out test images)
- *   lab07-filters.csv   filter,row,col,weight       (first conv layer)
+ *   lab07-filters.csv   filter,row,col,weight       (first conv layer, trained)
+ *   lab07-filters-init.csv   the same before training
  *   lab07-input.csv     row,col,pixel               (test image 0)
  *   lab07-maps.csv      layer,channel,row,col,value (each conv layer's output)
  *   lab07-confusion.csv true,predicted,count        (the 1000 test images)
@@ -209,6 +210,23 @@ static int conv_ow(const nn_conv_shape *s) { return out_size_d(s->w, s->kw, s->s
 static long conv_in_n(const nn_conv_shape *s) { return (long)s->batch * s->c_in * s->h * s->w; }
 static long conv_w_n(const nn_conv_shape *s) { return (long)s->c_out * s->c_in * s->kh * s->kw; }
 static long conv_out_n(const nn_conv_shape *s) { return (long)s->batch * s->c_out * conv_oh(s) * conv_ow(s); }
+
+/* Every convolution function sizes its output with nn_conv_out_size: when
+ * that is wrong, say so first. */
+static void out_size_hint(void)
+{
+    static const int cases[][4] = {{3, 2, 1, 1}, {7, 3, 2, 1}, {6, 2, 3, 2}, {5, 3, 1, 0}};
+    for (int t = 0; t < 4; t++) {
+        const int *c = cases[t];
+        int got = nn_conv_out_size(c[0], c[1], c[2], c[3]), want = out_size_d(c[0], c[1], c[2], c[3]);
+        if (got != want) {
+            gr_hint("nn_conv_out_size(%d, %d, %d, %d) gives %d, not %d, and the functions tested here "
+                    "size their output with it: make the test \"output size\" pass first",
+                    c[0], c[1], c[2], c[3], got, want);
+            return;
+        }
+    }
+}
 
 /* The convolution's definition (conv.h), in double; b may be NULL (0).
  * `top` and `left` are the rows and columns of zeros before the image:
@@ -455,6 +473,7 @@ static void check_im2col(const float *img, const nn_conv_shape *s, const char *w
 
 static void test_im2col(void)
 {
+    out_size_hint();
     /* (a) By hand: one 3×3 channel, a 2×2 kernel, stride 1, no padding:
      *       1 2 3
      *       4 5 6      four windows (y, x) = (0,0) (0,1) (1,0) (1,1)
@@ -490,6 +509,7 @@ static void test_im2col(void)
 
 static void test_im2col_pad_stride(void)
 {
+    out_size_hint();
     /* (a) By hand: the 3×3 image 1..9, 2×2 kernel, stride 1, padding 1:
      *     out = (3 + 2 − 2)/1 + 1 = 4 per side, 16 windows. Kernel offset
      *     (0,0) reads in[y − 1, x − 1]: row 0 of its 4×4 block is padding,
@@ -575,6 +595,7 @@ static void check_col2im(const nn_conv_shape *s, unsigned seed, const char *what
 
 static void test_col2im(void)
 {
+    out_size_hint();
     /* (a) By hand: the 3×3 image, 2×2 kernel, stride 1, no padding, every
      *     column entry 1. col2im counts how many windows cover each pixel:
      *       1 2 1
@@ -732,6 +753,7 @@ enum { N_FWD = (int)(sizeof fwd_shapes / sizeof fwd_shapes[0]) };
 
 static void test_forward_direct(void)
 {
+    out_size_hint();
     by_hand_forward(direct_fwd, __LINE__);
     for (int t = 0; t < N_FWD; t++)
         check_forward(direct_fwd, &fwd_shapes[t], 100 + 3 * (unsigned)t, fwd_names[t], __LINE__);
@@ -739,6 +761,7 @@ static void test_forward_direct(void)
 
 static void test_forward_fast(void)
 {
+    out_size_hint();
     long need = nn_conv2d_workspace(&fwd_shapes[4]);
     check(need > 0, __LINE__, "nn_conv2d_workspace: expected a positive size (the im2col columns "
           "need space), got %ld", need);
@@ -879,8 +902,10 @@ static void by_hand_backward(conv_bwd f, int line)
     f(din, dw, db, d1, in, w, &s);
     const float want_in1[9] = {1, 2, 0, 3, 4, 0, 0, 0, 0}, want_w1[4] = {1, 2, 4, 5};
     if (din[0] == 4.0f && din[4] == 1.0f)
-        gr_hint("dout = (1 0; 0 0) must spread w over window (0, 0) as it is, w[i][j] onto "
-                "in[i][j]: din came out rotated by 180°");
+        gr_hint("din came out as the kernel rotated by 180°: dout = (1 0; 0 0) must put w[i][j] "
+                "onto in[i][j]. Written as a full convolution of dout, ∂L/∂in needs the ROTATED "
+                "kernel w[kh-1-a][kw-1-b]; in col2im, entry (i, j) of window (y, x) goes back to "
+                "pixel (y*s - p + i, x*s - p + j)");
     for (int q = 0; q < 9; q++)
         check(din[q] == want_in1[q], line,
               "w = (1 2; 3 4), dout = (1 0; 0 0): din[y=%d, x=%d] expected %g, got %g", q / 3,
@@ -891,6 +916,10 @@ static void by_hand_backward(conv_bwd f, int line)
               (double)want_w1[q], (double)dw[q]);
     check(db[0] == 1.0f, line, "dout = (1 0; 0 0): db expected 1, got %g", (double)db[0]);
     f(din, dw, db, d2, in, w, &s);
+    if (din[0] == 0.0f || dw[0] == 5.0f || db[0] == 1.0f)
+        gr_hint("the second call lost what the first one put in %s: backward must ADD (+=) into "
+                "din, dw and db (and col2im into its image), never overwrite them",
+                din[0] == 0.0f ? "din" : dw[0] == 5.0f ? "dw" : "db");
     const float want_in2[9] = {1, 2, 0, 3, 5, 2, 0, 3, 4}, want_w2[4] = {6, 8, 12, 14};
     for (int q = 0; q < 9; q++)
         check(din[q] == want_in2[q], line,
@@ -920,6 +949,7 @@ enum { N_BWD = (int)(sizeof bwd_shapes / sizeof bwd_shapes[0]) };
 
 static void test_backward_direct(void)
 {
+    out_size_hint();
     by_hand_backward(direct_bwd, __LINE__);
     for (int t = 0; t < N_BWD; t++)
         check_backward(direct_bwd, &bwd_shapes[t], 400 + 3 * (unsigned)t, bwd_names[t], __LINE__);
@@ -977,6 +1007,7 @@ static void check_backward_probes(conv_bwd f, const nn_conv_shape *s, unsigned s
 
 static void test_backward_fast(void)
 {
+    out_size_hint();
     long need = nn_conv2d_workspace(&bwd_shapes[1]);
     check(need > 0, __LINE__, "nn_conv2d_workspace: expected a positive size, got %ld", need);
     if (need <= 0)
@@ -1228,6 +1259,9 @@ static void test_maxpool_backward(void)
                 "(argmax), not to every pixel of the window");
     else if (din[4] == 1.0f)
         gr_hint("backward must ACCUMULATE (+=) into din: the caller's values stay");
+    else if (din[7] == 0.5f && din[4] == 1.5f)
+        gr_hint("the gradient of window (0, 1) never arrived: the pooled size is (in - k)/stride + 1 "
+                "per side (check the +1)");
     for (int p = 0; p < 32; p++)
         check(din[p] == want[p], __LINE__,
               "by hand (argmax 4 7 8 11 | 0 7 12 11, dout = 1..8, din = 0.5 before): din[c=%d, y=%d, "
@@ -1295,6 +1329,9 @@ static void test_avgpool_backward(void)
         gr_hint("each pixel of a window gets dout/k² (the mean's weight 1/k²), not the whole dout");
     else if (din[0] == 2.5f)
         gr_hint("divide by k² (the number of pixels in the window), not by k");
+    else if (din[2] == 0.5f && din[0] == 1.5f)
+        gr_hint("the gradient of window (0, 1) never arrived: the pooled size is (in - k)/stride + 1 "
+                "per side (check the +1)");
     for (int p = 0; p < 16; p++)
         check(fabsf(din[p] - want[p]) <= 1e-5f * (1.0f + fabsf(want[p])), __LINE__,
               "by hand (4x4, 2x2 windows, dout = (4 8; -4 1), din = 0.5 before): din[y=%d, x=%d] "
@@ -1381,11 +1418,10 @@ static int read_band(band_row *band, int epochs)
     return rows == epochs;
 }
 
-/* After training: the first layer's filters, one test image's feature
- * maps after each conv layer, the confusion matrix (all for the report). */
-static void write_pictures(nn_model *m, const nn_dataset *test)
+/* The first conv layer's filters into gr_out_dir()/data/NAME. */
+static void write_filters(const nn_model *m, const char *name)
 {
-    FILE *f = open_log("lab07-filters.csv");
+    FILE *f = open_log(name);
     for (int i = 0; f && i < m->n_layers; i++) {
         const nn_layer *l = &m->layers[i];
         if (l->kind != NN_LAYER_CONV)
@@ -1403,9 +1439,16 @@ static void write_pictures(nn_model *m, const nn_dataset *test)
     }
     if (f)
         fclose(f);
+}
 
+/* After training: the first layer's filters, one test image's feature
+ * maps after each conv layer, the confusion matrix (all for the report). */
+static void write_pictures(nn_model *m, const nn_dataset *test)
+{
+    write_filters(m, "lab07-filters.csv");
     int dim = test->dim, idx0 = 0, label0 = 0;
     float *x = floats(dim);
+    FILE *f;
     nn_dataset_gather(x, &label0, test, &idx0, 1);
     if ((f = open_log("lab07-input.csv"))) {
         fprintf(f, "row,col,pixel\n");
@@ -1496,6 +1539,7 @@ static void test_cnn_fashion(void)
         fprintf(f, "%s\n", CNN_SETUP);
         fclose(f);
     }
+    write_filters(m, "lab07-filters-init.csv");
     nn_epoch_stats hist[CNN_EPOCHS];
     memset(hist, 0, sizeof hist);
     int status = nn_train(m, &train, &test, &cfg, hist);
@@ -1522,8 +1566,8 @@ static void test_cnn_fashion(void)
     }
     if (out >= 0) {
         int slow = (strstr(which, "loss") && got > hi) || (strstr(which, "acc") && got < lo);
-        gr_hint(slow ? "your CNN learns more slowly than the reference: a gradient is wrong or "
-                       "missing somewhere (the backward tests above say where)"
+        gr_hint(slow ? "your CNN learns more slowly than the reference: some function gives wrong "
+                       "outputs or gradients (the tests above say which)"
                      : "your CNN did better than the reference ever does with this setup (ten "
                        "seeds): check the other tests; if they all pass, tell the staff, the "
                        "band may be too narrow");
