@@ -694,6 +694,13 @@ void text_row(gr_buf *b, const gr_result *r, int width)
     for (char *p = name; *p; p++)
         if ((unsigned char)*p < 0x20)
             *p = ' '; /* a tab or newline in a name would break the columns */
+    if (strlen(name) > (size_t)width && width > 3) {
+        /* Too long for the column: cut (not inside a UTF-8 character) and mark it. */
+        size_t cut = (size_t)width - 3;
+        while (cut > 0 && ((unsigned char)name[cut] & 0xC0) == 0x80)
+            cut--;
+        memcpy(name + cut, "...", 4);
+    }
     int counted = r->outcome != GR_SKIPPED && r->outcome != GR_NOT_RUN;
     int possible = r->test && !counted ? r->test->points : r->points;
     if (counted && r->outcome != GR_PENDING)
