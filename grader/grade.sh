@@ -370,14 +370,14 @@ grader/report.sh "${REPORT_ARGS[@]}" || echo "grade: could not write the report 
 
 # ------------------------------------------------------------ closing
 shopt -s nullglob
-pngs=("$PLOT_DIR"/*.png)
+pngs=("$PLOT_DIR"/*.png "$PLOT_DIR"/*.gif)
 asciis=("$PLOT_DIR"/*.txt)
 for a in "${asciis[@]}"; do echo; cat "$a"; done
 echo
 if [ -s "$OUT/notes.txt" ]; then sed 's/^/  note: /' "$OUT/notes.txt"; fi
 [ -f "$OUT/report.html" ] && echo "  report: $(rel "$OUT/report.html")"
 if [ ${#pngs[@]} -gt 0 ]; then
-  echo "  plots:  $(rel "$PLOT_DIR")/ (${#pngs[@]} PNG: $(for p in "${pngs[@]}"; do basename "$p"; done | tr '\n' ' '))"
+  echo "  plots:  $(rel "$PLOT_DIR")/ (${#pngs[@]} images: $(for p in "${pngs[@]}"; do basename "$p"; done | tr '\n' ' '))"
 fi
 echo "  results.json (Gradescope): $(rel "$OUT/results.json")"
 if [ "$DEMO" = 1 ]; then

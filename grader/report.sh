@@ -14,6 +14,7 @@
 #   DIR/compile.log    the compiler's messages about the student's code
 #   DIR/notes.txt      notes from grade.sh (a plot script that failed, ...)
 #   DIR/plots/*.png    the plots; DIR/plots/NAME.caption gives NAME.png's caption
+#   DIR/plots/*.gif    animations, linked (not embedded: they are large)
 #   labs/NN-topic/README.md   its first "# " heading titles the page
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -151,6 +152,14 @@ EOF
       printf '">\n<figcaption>%s</figcaption>\n</figure>\n' "$cap"
     done
   fi
+
+  # Animations (make demo LAB=5) are large: linked, not embedded.
+  for g in "$DIR"/plots/*.gif; do
+    [ -s "$g" ] || continue
+    name=$(basename "$g")
+    printf '<p>Animation: <a href="plots/%s">%s</a> (open it beside this page).</p>\n' \
+      "$(printf '%s' "$name" | esc)" "$(printf '%s' "$name" | esc)"
+  done
 
   if [ -s "$DIR/notes.txt" ]; then
     echo "<h2>Notes</h2>"
