@@ -1245,14 +1245,22 @@ static void test_gradcheck_table(void)
 
 /* ------------------------------------------------------------ the training loop */
 
+/* How epoch_d() runs: as it must, or as a known mistake does (for the hints). */
+enum {
+    EPOCH_RIGHT,
+    EPOCH_DROP_LAST,   /* a last, partial batch skipped */
+    EPOCH_BATCH_MEAN,  /* the loss returned: the mean of the batch losses */
+    EPOCH_LR_OVER_N,   /* each step lr/n: the gradient averaged twice */
+    EPOCH_NO_ZEROING,  /* dW, db never zeroed: each step adds all earlier gradients */
+};
+
 /* One epoch of minibatch SGD in double, as nn_mlp_train_epoch() must do
  * it: rows in the order `order`, batches of `batch` (the last one
- * smaller), each: forward, mean cross-entropy (before the step), backward,
- * w ← w − lr·g. Returns the epoch's mean loss over the examples,
- * Σ_b n_b·L_b / rows. Variants, for the hints: drop_last skips a last
- * partial batch; batch_mean returns the mean of the batch losses instead. */
+ * smaller), each: forward, mean cross-entropy (before the step), zero the
+ * gradients, backward, w ← w − lr·g. Returns the epoch's mean loss over
+ * the examples, Σ_b n_b·L_b / rows. */
 static double epoch_d(dnet *d, const float *x, const int *y, const int *order, int rows, int batch,
-                      double lr, int drop_last, int batch_mean)
+                      double lr, int mode)
 {
     int L = d->L;
     const int *s = d->s;
@@ -1268,7 +1276,7 @@ static double epoch_d(dnet *d, const float *x, const int *y, const int *order, i
     int batches = 0;
     for (int start = 0; start < rows; start += batch) {
         int n = rows - start < batch ? rows - start : batch;
-        if (drop_last && n < batch)
+        if (mode == EPOCH_DROP_LAST && n < batch)
             break;
         for (int k = 0; k < n; k++) {
             for (int i = 0; i < s[0]; i++)
@@ -1280,23 +1288,24 @@ static double epoch_d(dnet *d, const float *x, const int *y, const int *order, i
         sum += l * n;
         means += l;
         batches++;
-        for (int k = 0; k < L; k++) {
+        for (int k = 0; k < L && (mode != EPOCH_NO_ZEROING || start == 0); k++) {
             memset(dw[k], 0, sizeof(double) * (size_t)s[k + 1] * s[k]);
             memset(db[k], 0, sizeof(double) * (size_t)s[k + 1]);
         }
         dnet_backward(dw, db, d, &t, lab, n);
+        double step = mode == EPOCH_LR_OVER_N ? lr / n : lr;
         for (int k = 0; k < L; k++) {
             for (int i = 0; i < s[k + 1] * s[k]; i++)
-                d->w[k][i] -= lr * dw[k][i];
+                d->w[k][i] -= step * dw[k][i];
             for (int i = 0; i < s[k + 1]; i++)
-                d->b[k][i] -= lr * db[k][i];
+                d->b[k][i] -= step * db[k][i];
         }
     }
     for (int l = 0; l < L; l++)
         free(dw[l]), free(db[l]);
     free(lab);
     dacts_free(&t, L);
-    return batch_mean ? means / batches : sum / rows;
+    return mode == EPOCH_BATCH_MEAN ? means / batches : sum / rows;
 }
 
 /* max |float weights − double weights| <= tol·max|double weights| (NaN: no). */
@@ -1341,31 +1350,44 @@ static const char *epoch_mistake(const nn_mlp *got, float loss, const nn_mlp *st
     struct {
         const int *ord;
         double lr;
-        int drop;
+        int mode;
         const char *hint;
     } alt[] = {
-        {ident, lr, 0, "the result is what an unshuffled epoch gives: shuffle the row order at "
-                       "the start of each epoch, nn_rng_shuffle(rng, order, rows) on order = "
-                       "0..rows-1 (these rows are sorted by class)"},
-        {order, lr, 1, "the last, partial batch was dropped: the last batch is smaller, n = "
-                       "rows - start, and is trained on like the others"},
-        {order, lr / batch, 0, "the step is lr/batch times the gradient: the gradient is "
-                               "averaged twice (the cross-entropy backward already divides by "
-                               "the batch)"},
-        {order, -lr, 0, "the weights moved up the gradient: w <- w - lr g"},
+        {ident, lr, EPOCH_RIGHT, "the result is what an unshuffled epoch gives: shuffle the "
+                                 "row order at the start of each epoch, nn_rng_shuffle(rng, "
+                                 "order, rows) on order = 0..rows-1 (these rows are sorted by "
+                                 "class)"},
+        {order, lr, EPOCH_DROP_LAST, "the last, partial batch was dropped: the last batch is "
+                                     "smaller, n = rows - start, and is trained on like the "
+                                     "others"},
+        {order, lr, EPOCH_LR_OVER_N, "each step is lr/n times the gradient: the gradient is "
+                                     "averaged twice (the cross-entropy backward already "
+                                     "divides by the batch)"},
+        {order, lr, EPOCH_NO_ZEROING, "the gradients were not zeroed before each backward: "
+                                      "backward ADDS into dW and db, so each step also took "
+                                      "every earlier batch's gradient again"},
+        {order, -lr, EPOCH_RIGHT, "the weights moved up the gradient: w <- w - lr g"},
     };
     const char *hint = NULL;
+    int nan = 0;
+    for (int l = 0; l < got->n_layers; l++)
+        for (int i = 0; i < got->sizes[l + 1] * got->sizes[l]; i++)
+            nan |= !(fabsf(got->w[l][i]) < 1e6f); /* NaN, infinite or exploded */
+    if (nan || !(loss < 1e6f))
+        hint = "the weights or the loss blew up in one epoch: are the gradient buffers zeroed "
+               "before each backward (malloc gives garbage, and backward ADDS into them)? Is "
+               "every buffer big enough for a full batch?";
     dnet v;
     dnet_from(&v, start);
     for (size_t k = 0; k < sizeof alt / sizeof alt[0] && !hint; k++) {
         dnet_set(&v, start);
-        epoch_d(&v, x, y, alt[k].ord, rows, batch, alt[k].lr, alt[k].drop, 0);
+        epoch_d(&v, x, y, alt[k].ord, rows, batch, alt[k].lr, alt[k].mode);
         if (net_matches(got, &v, 1e-4))
             hint = alt[k].hint;
     }
     if (!hint) {
         dnet_set(&v, start);
-        double bm = epoch_d(&v, x, y, order, rows, batch, lr, 0, 1);
+        double bm = epoch_d(&v, x, y, order, rows, batch, lr, EPOCH_BATCH_MEAN);
         if (net_matches(got, &v, 1e-4) && fabs(loss - bm) <= 1e-5 * bm)
             hint = "the returned loss is the mean of the batch losses: the last batch is "
                    "smaller, so weight each batch's loss by its rows, Σ n_b L_b / rows";
@@ -1413,7 +1435,7 @@ static void test_train_epoch(void)
             memcpy(start.b[l], f.b[l], sizeof(float) * (size_t)sizes[l + 1]);
         }
         dnet_set(&d, &f.net);
-        double want = epoch_d(&d, x, y, order, ROWS, B, 0.5, 0, 0);
+        double want = epoch_d(&d, x, y, order, ROWS, B, 0.5, EPOCH_RIGHT);
         float loss = nn_mlp_train_epoch(&f.net, x, y, ROWS, B, 0.5f, &train_rng);
         int same = net_matches(&f.net, &d, 1e-4);
         if (!same || !(fabs(loss - want) <= 1e-5 * want)) {
@@ -1606,21 +1628,24 @@ static void band_test(const lab04_run *cfg, int skip_if_missing)
         float last = loss[cfg->epochs - 1];
         if (!isfinite(loss[out]))
             gr_hint("the loss became %g at epoch %d: the steps blow up. Is the step w -= lr g "
-                    "(not +=), and the gradient averaged over the batch (not summed)?",
+                    "(not +=)? Are the gradients zeroed before each backward, and averaged over "
+                    "the batch (not summed)?",
                     (double)loss[out], out + 1);
         else if (above && last > 0.8 * loss[0])
             gr_hint("the network barely learns (loss %.3g after %d epochs, from %.3g). Common "
-                    "causes: the gradient averaged twice (a step lr/batch too small); no "
-                    "shuffle (the spirals rows come sorted by class, so an unshuffled epoch "
-                    "sees one class at a time); a step up the gradient", (double)last,
-                    cfg->epochs, (double)loss[0]);
+                    "causes: the gradient averaged twice (steps too small) or not at all (steps "
+                    "`batch` times too large stall a ReLU network); no shuffle (the spirals "
+                    "rows come sorted by class, so an unshuffled epoch sees one class at a "
+                    "time); a step up the gradient", (double)last, cfg->epochs, (double)loss[0]);
         else if (above)
             gr_hint("the loss falls, but more slowly than the reference's ever did: compare "
                     "your curve with the band in the report (a step of the wrong size, a "
                     "batch skipped, the gradient of only part of the batch?)");
         else
             gr_hint("the loss is below what the reference's ever was: is it the mean over the "
-                    "epoch of each minibatch's loss, taken before its step (Σ n_b L_b / rows)?");
+                    "epoch of each minibatch's loss, taken before its step (Σ n_b L_b / rows)? "
+                    "Without a shuffle it is low for a bad reason: these rows are sorted by "
+                    "class, so each batch holds one class and the network just predicts it");
     }
     check(out < 0, __LINE__,
           "%s, seed %d: the loss left the reference's band at epoch %d: %.5g, band [%.5g, "
