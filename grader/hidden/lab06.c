@@ -40,8 +40,11 @@ static void expect_all(const float *got, const double *want, int n, double rtol,
     int worst = 0;
     double worst_ratio = -1.0;
     for (int i = 0; i < n; i++) {
-        double ratio = fabs(got[i] - want[i]) / (rtol * fabs(want[i]) + atol);
-        if (!(ratio <= worst_ratio)) {
+        /* error / allowance, with 0/0 = 0 (an exact match where the
+         * allowance is 0) and NaN = +∞ (NaN never passes) */
+        double err = fabs(got[i] - want[i]), allow = rtol * fabs(want[i]) + atol;
+        double ratio = err == 0.0 ? 0.0 : isnan(err) ? INFINITY : err / allow;
+        if (ratio > worst_ratio) {
             worst = i;
             worst_ratio = ratio;
         }

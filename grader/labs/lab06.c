@@ -14,11 +14,12 @@
  * and trainer (model.h, train.h), with your modules linked in, and log
  * CSV files under gr_out_dir()/data/ for the report's plots
  * (grader/plots/lab06.sh), each "epoch,train_loss,train_acc,val_loss,val_acc":
- *   lab06-dropout-none.csv   MLP without dropout (overfits)
- *   lab06-dropout.csv    the same MLP with dropout 0.5 after each hidden layer
+ *   lab06-dropout-none.csv   MLP 784-256-256-10 without dropout (it overfits)
+ *   lab06-dropout.csv        the same MLP with dropout (0.2 on the pixels, 0.5
+ *                            after each hidden layer)
  *   lab06-early-stop.csv     the MLP without dropout, stopped early (patience 5);
- *                            plus lab06-early-stop-best.csv: best_epoch,stop_epoch,patience
- *   lab06-bn-none.csv        a deep MLP at learning rate 0.3, no batch norm
+ *                            and lab06-early-stop-best.csv: best_epoch,stop_epoch,patience
+ *   lab06-bn-none.csv        a deep MLP (six hidden layers) at learning rate 0.5
  *   lab06-bn.csv             the same with batch norm after each hidden dense layer
  * train_* is the trainer's running mean over the epoch's minibatches (in
  * training mode: dropout active, batch statistics); val_* is measured in
@@ -70,8 +71,11 @@ static void expect_all(const float *got, const double *want, int n, double rtol,
     int worst = 0;
     double worst_ratio = -1.0;
     for (int i = 0; i < n; i++) {
-        double ratio = fabs(got[i] - want[i]) / (rtol * fabs(want[i]) + atol);
-        if (!(ratio <= worst_ratio)) { /* NaN compares false: it becomes the worst */
+        /* error / allowance, with 0/0 = 0 (an exact match where the
+         * allowance is 0) and NaN = +∞ (NaN never passes) */
+        double err = fabs(got[i] - want[i]), allow = rtol * fabs(want[i]) + atol;
+        double ratio = err == 0.0 ? 0.0 : isnan(err) ? INFINITY : err / allow;
+        if (ratio > worst_ratio) {
             worst = i;
             worst_ratio = ratio;
         }
@@ -300,31 +304,30 @@ static void test_dropout_backward(void)
         gr_hint("din was overwritten: backward ACCUMULATES, din += dout * mask");
     expect_all(din, want, 5, 0.0, 0.0, "din (worked by hand)", __LINE__);
 
-    /* The mask of a real forward pass (p = 0.4, factor 1/0.6, replayed
-     * from a copy of the stream), against din₀ + dout·mask in double;
-     * 1e-6 relative plus 1e-7 absolute. */
+    /* A mask as the forward pass makes it for p = 0.4 (0, or 1/0.6 as a
+     * float), on 333 elements, against din₀ + dout·mask in double; 1e-6
+     * relative plus 1e-7 absolute. Your forward pass is not called: this
+     * test holds whatever state it is in. */
     enum { N = 333 };
-    float in[N], out[N], m[N], d[N], g[N], g0[N];
-    double want2[N], rm[N], ro[N];
-    nn_rng rng, replay;
+    float m[N], d[N], g[N], g0[N];
+    double want2[N];
+    nn_rng rng;
     nn_rng_seed(&rng, 606);
-    fill(in, N, -1.0f, 1.0f, &rng);
+    for (int i = 0; i < N; i++)
+        m[i] = nn_rng_uniform(&rng) < 0.4f ? 0.0f : 1.0f / (1.0f - 0.4f);
     fill(d, N, -2.0f, 2.0f, &rng);
     fill(g0, N, -1.0f, 1.0f, &rng);
-    replay = rng;
-    dropout_replay(rm, ro, in, N, 0.4f, &replay);
-    nn_dropout_forward(out, m, in, N, 0.4f, 1, &rng);
     for (int i = 0; i < N; i++)
-        want2[i] = g0[i] + (double)d[i] * rm[i];
+        want2[i] = g0[i] + (double)d[i] * m[i];
     memcpy(g, g0, sizeof g);
     nn_dropout_backward(g, d, m, N);
     int zero_one = 1;
     for (int i = 0; i < N; i++)
-        zero_one &= fabs(g[i] - (g0[i] + (rm[i] != 0.0 ? d[i] : 0.0))) < 1e-6;
+        zero_one &= fabs(g[i] - (g0[i] + (m[i] != 0.0f ? d[i] : 0.0f))) < 1e-6;
     if (zero_one)
         gr_hint("the mask already holds the factor 0 or 1/(1 - p): din += dout * mask, not "
                 "dout times 0 or 1");
-    expect_all(g, want2, N, 1e-6, 1e-7, "din after a forward pass with p = 0.4", __LINE__);
+    expect_all(g, want2, N, 1e-6, 1e-7, "din with a p = 0.4 mask", __LINE__);
 }
 
 /* ------------------------------------------------------------ L2 */
@@ -917,12 +920,12 @@ static double mean_of(const nn_epoch_stats *h, int from, int to, int what)
 
 /* The MLP of the dropout and early-stopping tests: 784-256-256-10 with
  * ReLU, Adam (lr 1e-3), minibatches of 30, trained on the first 300
- * training images, validated on the last 1000 of the training file: it
+ * training images, validated on the last 500 of the training file: it
  * memorises its 300 images within 20 epochs. With dropout: 0.2 on the
  * pixels, 0.5 after each hidden layer (Srivastava et al., 2014). */
 #define MLP_PLAIN "dense:256,relu,dense:256,relu,dense:10"
 #define MLP_DROPOUT "dropout:0.2,dense:256,relu,dropout:0.5,dense:256,relu,dropout:0.5,dense:10"
-enum { MLP_TRAIN = 300, MLP_VAL = 1000, MLP_EPOCHS = 60 };
+enum { MLP_TRAIN = 300, MLP_VAL = 500, MLP_EPOCHS = 50 };
 
 static nn_train_config mlp_config(int epochs)
 {
@@ -938,7 +941,7 @@ static nn_train_config mlp_config(int epochs)
 
 static void test_dropout_training(void)
 {
-    /* The same MLP, from the same initial weights, trained 60 epochs with
+    /* The same MLP, from the same initial weights, trained 50 epochs with
      * and without dropout (0.2 on the pixels, 0.5 after each hidden
      * layer). Without dropout it
      * memorises the 300 images (training loss -> 0) while the validation
@@ -948,9 +951,9 @@ static void test_dropout_training(void)
      *   - the run completes (no NaN);
      *   - its best validation accuracy reaches 70% (reference ~80%);
      *   - over the last 5 epochs its mean validation loss is below that of
-     *     the run without dropout by at least 0.2 (reference: ~0.35);
+     *     the run without dropout by at least 0.15 (reference: ~0.3);
      *   - over the last 5 epochs its gap, validation minus training loss,
-     *     is at most 60% of the gap without dropout (reference: ~40%). */
+     *     is at most 60% of the gap without dropout (reference: ~30%). */
     nn_dataset train, test;
     load_fashion(&train, &test);
     nn_dataset tr = view(&train, 0, MLP_TRAIN), va = view(&train, train.n - MLP_VAL, MLP_VAL);
@@ -973,15 +976,15 @@ static void test_dropout_training(void)
     int n = MLP_EPOCHS;
     double val0 = mean_of(plain, n - 5, n, 0), val1 = mean_of(drop, n - 5, n, 0);
     double gap0 = mean_of(plain, n - 5, n, 2), gap1 = mean_of(drop, n - 5, n, 2);
-    if (!(val1 < val0 - 0.2) || !(gap1 <= 0.6 * gap0))
+    if (!(val1 < val0 - 0.15) || !(gap1 <= 0.6 * gap0))
         gr_hint("check the dropout tests above first; at evaluation (training = 0) dropout must "
                 "be the identity, and kept units scaled by 1/(1 - p) during training");
     check(best_acc >= 0.70, __LINE__,
           "with dropout the best validation accuracy should reach 70%%; it reached %.1f%%",
           100.0 * best_acc);
-    check(val1 < val0 - 0.2, __LINE__,
+    check(val1 < val0 - 0.15, __LINE__,
           "mean validation loss over the last 5 epochs: expected below %.3f (that without "
-          "dropout, %.3f, minus 0.2); with your dropout it was %.3f", val0 - 0.2, val0, val1);
+          "dropout, %.3f, minus 0.15); with your dropout it was %.3f", val0 - 0.15, val0, val1);
     check(gap1 <= 0.6 * gap0, __LINE__,
           "generalisation gap (validation minus training loss, last 5 epochs): expected at "
           "most 60%% of the %.3f without dropout, i.e. %.3f; with your dropout it was %.3f",
@@ -992,14 +995,14 @@ static void test_dropout_training(void)
 
 static void test_early_stop_training(void)
 {
-    /* The MLP without dropout, at most 60 epochs, early stopping with
+    /* The MLP without dropout, at most 50 epochs, early stopping with
      * patience 5: the trainer calls your nn_early_stop_init and
      * nn_early_stop_update after every epoch, saves the weights when an
      * epoch improves (1) and stops at -1, restoring the best weights. From
      * the validation losses the trainer reports, the test works out where
      * a correct early stop ends:
      *   - b, the first epoch with the lowest validation loss of those run;
-     *   - the run stops exactly at epoch b + 5 (well before 60: the loss
+     *   - the run stops exactly at epoch b + 5 (well before 50: the loss
      *     climbs after ~15 epochs), without a lower loss after b;
      *   - the model it leaves has b's validation loss (the best weights were
      *     restored), re-evaluated here, within 1e-6 relative. */
