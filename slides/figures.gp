@@ -289,17 +289,17 @@ unset multiplot
 
 # ------------------------------------------------------------ lab 7
 set output "lab07-conv.pdf"
-set terminal pdfcairo size 12cm,3.8cm font ",8"
+set terminal pdfcairo size 13cm,4cm font ",8"
 set multiplot layout 1,4
-set title "input 28×28"
+set title "input, 28×28"
 set palette gray negative; set cbrange [0:1]
 plot "lab07-in.dat" matrix with image pixels
 set palette positive defined (-1 "#b2182b", 0 "#ffffff", 1 "#2166ac"); set cbrange [-3:3]
-set title "filter 1: vertical edges"
+set title "vertical edges"
 plot "lab07-edge-x.dat" matrix with image pixels
-set title "filter 2: horizontal edges"
+set title "horizontal edges"
 plot "lab07-edge-y.dat" matrix with image pixels
-set title "ReLU, then max pool 2×2: 14×14"
+set title "ReLU + max pool 2×2"
 set xrange [-0.5:13.5]; set yrange [13.5:-0.5]; set cbrange [-3:3]
 plot "lab07-pool-x.dat" matrix with image pixels
 unset multiplot
