@@ -3,14 +3,14 @@
  * spirals and on a Fashion-MNIST subset, from a seed.
  *
  * One source for both sides of the band test:
- *   - grader/bands/mkbands.c links the REFERENCE backprop.c and runs each
+ *   - grader/bands/lab04-mkbands.c links the REFERENCE backprop.c and runs each
  *     configuration with the seeds 1..seeds: the min and max of their
  *     per-epoch losses are the committed band files;
  *   - grader/labs/lab04.c links the STUDENT's backprop.c and runs the same
  *     configuration with the seed test_seed (one of those seeds), and
  *     checks that the loss stays inside the band widened by the margin.
  * Change a setting here and the band files must be regenerated
- * (grader/bands/mkbands.sh), or the reference itself leaves its band.
+ * (grader/bands/lab04-mkbands.sh), or the reference itself leaves its band.
  *
  * Plain C (nnlab headers only, no CUnit), static functions: each includer
  * gets its own copy.

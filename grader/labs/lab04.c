@@ -6,7 +6,7 @@
  * formulas written out below (the activations and their derivatives, the
  * losses, a whole MLP forward and backward pass, a whole training epoch).
  * The band of the two training runs is the reference's, committed in
- * grader/bands/ by grader/bands/mkbands.sh (see grader/bands/README.md):
+ * grader/bands/ by grader/bands/lab04-mkbands.sh (see grader/bands/README.md):
  * the tests link YOUR backprop.c, so a band computed here from
  * nn_mlp_train_epoch() would be computed by the code under test. None of
  * the other numbers was captured from running the reference.
@@ -1487,7 +1487,7 @@ static int read_band(const char *name, double *lo, double *hi, int epochs)
     }
     check(n == epochs, __LINE__,
           "the grader could not read %d epochs of its band file grader/bands/%s (not your "
-          "code's fault: ask the staff; grader/bands/mkbands.sh makes it)", epochs, name);
+          "code's fault: ask the staff; grader/bands/lab04-mkbands.sh makes it)", epochs, name);
     return n == epochs;
 }
 

@@ -1,9 +1,9 @@
 /*
- * Lab 4's loss bands from the reference: grader/bands/mkbands.sh builds
+ * Lab 4's loss bands from the reference: grader/bands/lab04-mkbands.sh builds
  * this against the reference library (build/lib/libnnlab.a, whose
  * backprop.o is the reference solution) and runs it.
  *
- *   mkbands OUT_DIR [spirals|fashion]...      (default: both)
+ *   lab04-mkbands OUT_DIR [spirals|fashion]...      (default: both)
  *
  * For each run of grader/bands/lab04-runs.h it trains seeds 1..cfg.seeds
  * exactly as the test does and writes OUT_DIR/lab04-NAME.csv:
@@ -70,7 +70,7 @@ static int make_band(const lab04_run *cfg, const char *out_dir)
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        fprintf(stderr, "usage: mkbands OUT_DIR [spirals|fashion]...\n");
+        fprintf(stderr, "usage: lab04-mkbands OUT_DIR [spirals|fashion]...\n");
         return 2;
     }
     const lab04_run *runs[] = {&LAB04_SPIRALS, &LAB04_FASHION};

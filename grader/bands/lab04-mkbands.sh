@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Regenerate lab 4's committed loss bands from the reference solution.
 #
-#   grader/bands/mkbands.sh [spirals|fashion]...     (default: both)
+#   grader/bands/lab04-mkbands.sh [spirals|fashion]...     (default: both)
 #
 # Builds the nnlab library (make, so build/lib/libnnlab.a holds the
-# reference backprop.c), compiles grader/bands/mkbands.c against it and
+# reference backprop.c), compiles grader/bands/lab04-mkbands.c against it and
 # writes grader/bands/lab04-spirals.csv and lab04-fashion.csv: for every
 # epoch, the min and max of the reference's mean training loss over the
 # seeds of grader/bands/lab04-runs.h. Single-threaded OpenBLAS, as the
@@ -25,5 +25,5 @@ mkdir -p build/bands
 # shellcheck disable=SC2086  # CC may be several words
 $CC -std=c11 -O2 -Wall -Wextra -D_POSIX_C_SOURCE=200809L -DNNLAB_ROOT="\"$ROOT\"" \
   -Ireference/include -Igrader "${BLAS_CFLAGS[@]}" \
-  -o build/bands/mkbands grader/bands/mkbands.c build/lib/libnnlab.a "${LIBS[@]}"
-build/bands/mkbands grader/bands "$@"
+  -o build/bands/lab04-mkbands grader/bands/lab04-mkbands.c build/lib/libnnlab.a "${LIBS[@]}"
+build/bands/lab04-mkbands grader/bands "$@"
