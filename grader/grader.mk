@@ -9,7 +9,7 @@
 
 GRADER_OBJ    := $(BUILD)/obj/grader
 GRADER_CFLAGS := $(ALL_CFLAGS) $(CUNIT_CFLAGS) -Igrader
-GRADER_HDRS   := $(wildcard grader/*.h) $(HEADERS)
+GRADER_HDRS   := $(wildcard grader/*.h grader/bands/*.h) $(HEADERS)
 
 # grade.sh asks for the objects of one lab: make grade-objs GRADE_LAB=01.
 GRADE_LAB ?=

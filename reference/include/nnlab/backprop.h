@@ -140,8 +140,11 @@ void nn_mlp_backward(float **dw, float **db, float **dz, float **da, float **z, 
 /**
  * @brief One epoch of minibatch SGD on an MLP with cross-entropy loss.
  *
- * Shuffles the rows with rng, then for each minibatch: forward, zero the
- * gradients, backward, SGD step. The last batch may be smaller.
+ * Shuffles the rows with rng (the order 0, 1, …, rows−1, shuffled once
+ * with nn_rng_shuffle(rng, order, rows)), then for each minibatch of that
+ * order: forward, zero the gradients, backward, SGD step. The last batch
+ * may be smaller. The same seed therefore gives the same epoch in every
+ * correct implementation.
  * @param net the network, trained in place
  * @param x [rows, sizes[0]] inputs
  * @param y [rows] labels
@@ -149,8 +152,9 @@ void nn_mlp_backward(float **dw, float **db, float **dz, float **da, float **z, 
  * @param batch minibatch size
  * @param lr learning rate
  * @param rng random stream for the shuffle
- * @return the mean training loss over the epoch (each minibatch's loss
- *         taken before its step), or NaN with nn_last_error() set when
+ * @return the mean training loss over the epoch, Σ n_b·L_b / rows over
+ *         the minibatches b of n_b rows (each loss L_b taken before its
+ *         step), or NaN with nn_last_error() set when
  *         rows or batch is below 1 or memory runs out
  */
 float nn_mlp_train_epoch(nn_mlp *net, const float *x, const int *y, int rows, int batch,
