@@ -25,6 +25,8 @@
  * training mode: dropout active, batch statistics); val_* is measured in
  * evaluation mode after the epoch. Without Fashion-MNIST
  * (/usr/share/datasets/fashion-mnist, or NNLAB_DATA) those tests are skipped.
+ * The conv-layout forward test needs no data set and logs
+ *   lab06-bn-channels.csv    channel,x,xhat,y: a [3, 4, 40] batch before and after.
  */
 #include <errno.h>
 #include <math.h>
@@ -507,10 +509,11 @@ static void test_bn_by_hand(void)
 
 static void test_bn_conv_layout(void)
 {
-    /* Conv layout [batch 3, c 4, spatial 5], channels with different means
-     * and spreads, ε = 1e-5, random γ and β: everything against
-     * bn_forward_d in double (1e-5 relative plus 1e-6 absolute). */
-    enum { B = 3, C = 4, S = 5, N = B * C * S };
+    /* Conv layout [batch 3, c 4, spatial 40], channel ch drawn around
+     * 3ch − 4 with spread ch + 1, ε = 1e-5, random γ and β: everything
+     * against bn_forward_d in double (1e-5 relative plus 1e-6 absolute).
+     * The values, x̂ and y are logged for the report's picture. */
+    enum { B = 3, C = 4, S = 40, N = B * C * S };
     float x[N], gamma[C], beta[C], out[N], xhat[N], mean[C], invstd[C], rm[C], rv[C];
     double xd[N], gd[C], bd[C], want_y[N], want_xhat[N], mu[C], var[C], inv[C];
     nn_rng rng;
@@ -535,6 +538,18 @@ static void test_bn_conv_layout(void)
     gr_poison(invstd, C);
     nn_batchnorm_forward_train(out, xhat, mean, invstd, rm, rv, x, gamma, beta, B, C, S, 0.1f,
                                1e-5f);
+    FILE *f = open_log("lab06-bn-channels.csv");
+    if (f) {
+        fprintf(f, "channel,x,xhat,y\n");
+        for (int n = 0; n < B; n++)
+            for (int ch = 0; ch < C; ch++)
+                for (int s = 0; s < S; s++) {
+                    size_t i = at(n, ch, s, C, S);
+                    fprintf(f, "%d,%.7g,%.7g,%.7g\n", ch, (double)x[i], (double)xhat[i],
+                            (double)out[i]);
+                }
+        fclose(f);
+    }
     if (fabs(mean[0] - mu[0]) > 0.1 && isfinite(mean[0]))
         gr_hint("[batch, c, spatial] layout: channel ch of sample n is the run of `spatial` "
                 "values starting at (n*c + ch)*spatial; its statistics are over all %d of "

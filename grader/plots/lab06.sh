@@ -7,12 +7,14 @@
 #   lab06-dropout-none.csv, lab06-dropout.csv   the MLP without and with dropout
 #   lab06-early-stop.csv (+ lab06-early-stop-best.csv: best_epoch,stop_epoch,patience)
 #   lab06-bn-none.csv, lab06-bn.csv             the deep MLP without and with batch norm
+#   lab06-bn-channels.csv   channel,x,xhat,y of the conv-layout forward test (no data set needed)
 # and draws into OUT_DIR:
 #   dropout.png          loss (training and validation) and validation accuracy per
 #                        epoch, without dropout and with yours, the reference's dashed
 #   early-stopping.png   the validation loss of the early-stopped run, its best and
 #                        its last epoch, and what the run without stopping did next
 #   batchnorm.png        the same two panels as dropout.png, without and with batch norm
+#   batchnorm-channels.png  the conv-layout forward test's batch, per channel: x, x̂, y
 #   dropout.txt, batchnorm.txt   validation curves as ASCII art for the terminal
 #   NAME.caption         a caption for NAME.png (read by report.sh)
 # The runs without dropout and without batch norm use none of your code: they
@@ -126,6 +128,43 @@ compare() {
   [ $partial = 1 ] && ref_note=" Your test wrote no log (did it crash?): the reference's run is drawn alone."
   return 0
 }
+
+# ------------------------------------------------------------ what batch norm does
+# The conv-layout forward test's batch: each value at (value, channel + jitter),
+# before (x), normalised (x̂) and after (y = γ x̂ + β).
+S=$(student_csv lab06-bn-channels.csv) R=$(ref_csv lab06-bn-channels.csv)
+main=${S:-$R}
+if [ -n "$main" ]; then
+  who=yours; [ -z "$S" ] && who=reference
+  strip() { numeric "$1" | awk '{ j = ((NR * 7919) % 101) / 101 * 0.5 - 0.25; print $1 + j, $2, $3, $4 }'; }
+  strip "$main" > "$TMP/ch.dat"
+  both=0
+  [ -n "$S" ] && [ -n "$R" ] && both=1 && strip "$R" > "$TMP/ch-ref.dat"
+  {
+    echo "set terminal pngcairo size 1200,460 font 'DejaVu Sans,10' enhanced; set encoding utf8; set output '$OUT/batchnorm-channels.png'"
+    echo "$STYLE"
+    echo "set multiplot layout 1,3 title \"Batch norm on a [3, 4, 40] batch: every value of each channel ($who)\" font ',13' margins 0.06,0.98,0.12,0.84 spacing 0.04,0"
+    echo "set ytics ('channel 0' 0, 'channel 1' 1, 'channel 2' 2, 'channel 3' 3); set yrange [-0.6:3.6]; unset key"
+    col=(2 3 4)
+    ttl=("input x: each channel its own mean and spread" "x̂ = (x − μ)/√(σ² + ε): mean 0, variance 1" "y = γ x̂ + β: the scale and shift it learns")
+    for k in 0 1 2; do
+      echo "set title '${ttl[$k]}' font ',10'"
+      [ $k = 0 ] || echo "set ytics ('' 0, '' 1, '' 2, '' 3)"
+      [ $k = 1 ] && echo "set xrange [-3.5:3.5]" || echo "set xrange [*:*]"
+      parts=()
+      [ $both = 1 ] && parts+=("'$TMP/ch-ref.dat' using ${col[$k]}:1 with points pt 6 ps 1.1 lc rgb '#aaaaaa'")
+      parts+=("'$TMP/ch.dat' using ${col[$k]}:1 with points pt 7 ps 0.5 lc rgb '#1f77b4'")
+      (IFS=,; echo "plot ${parts[*]}")
+    done
+    echo "unset multiplot"
+  } > "$TMP/ch.gp"
+  plot_gnuplot batchnorm-channels "$TMP/ch.gp"
+  note=""
+  [ $both = 1 ] && note=" Grey circles: the reference's values; your dots should sit inside them."
+  [ -z "$S" ] && [ $same = 0 ] && note=" Your test wrote no values (did it crash?): the reference is drawn alone."
+  echo "The batch of the test \"batch norm forward, conv layout\": 3 images of 4 channels of 40 pixels, channel ch drawn around 3ch - 4 with spread ch + 1. Each channel is normalised over all 120 of its values (batch and pixels together): in the middle every channel has mean 0 and spread 1; on the right γ and β give each its own scale and shift again.$note" \
+    > "$OUT/batchnorm-channels.caption"
+fi
 
 # ------------------------------------------------------------ dropout
 if compare dropout "An MLP on 300 Fashion-MNIST images, without and with dropout" \
