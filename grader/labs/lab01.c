@@ -63,7 +63,8 @@ static void expect_all(const float *got, const double *want, int n, double rtol,
     int worst = 0;
     double worst_ratio = -1.0;
     for (int i = 0; i < n; i++) {
-        double ratio = fabs(got[i] - want[i]) / (rtol * fabs(want[i]) + atol);
+        double tol = rtol * fabs(want[i]) + atol, err = fabs(got[i] - want[i]);
+        double ratio = tol > 0 ? err / tol : (err == 0 ? 0.0 : INFINITY);
         if (!(ratio <= worst_ratio)) { /* NaN compares false: it becomes the worst */
             worst = i;
             worst_ratio = ratio;
