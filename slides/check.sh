@@ -9,8 +9,8 @@
 #   - each deck's PDF exists and has pages;
 #   - every figure a deck includes (![...](fig/...) and \input{fig/...},
 #     \input{gen/...}) was made, is not empty, and a PDF figure has a page;
-#   - no frame of a deck runs off its page (pdflatex's "Overfull \vbox",
-#     beyond 4 pt);
+#   - no frame of a deck runs off its page (pdflatex's "Overfull \vbox"
+#     beyond 4 pt, "Overfull \hbox" beyond 10 pt);
 #   - each lab deck ends with its "How lab N is graded" slide (pdftotext).
 # One line per check ("ok   ..." or "FAIL ..."), then "N passed, N failed".
 # When a tool is missing it builds nothing and prints why, then
@@ -101,15 +101,20 @@ for d in "${DECKS[@]}"; do
   if [ -f "$log" ]; then
     over=$(grep -oE 'Overfull \\vbox \(([0-9.]+)pt too high\) detected at line [0-9]+' "$log" \
            | awk '{ v = $3; sub(/^\(/, "", v); sub(/pt$/, "", v); if (v + 0 > 4) print $NF }')
-    if [ -z "$over" ]; then ok "$d: no frame runs off its page"
+    # Lines wider than the page by more than 10 pt (a display or a table
+    # that runs off the right edge; smaller ones are invisible).
+    wide=$(grep -oE 'Overfull \\hbox \(([0-9.]+)pt too wide\)' "$log" \
+           | awk '{ v = $3; sub(/^\(/, "", v); sub(/pt$/, "", v); if (v + 0 > 10) printf " %spt", v }')
+    if [ -z "$over" ] && [ -z "$wide" ]; then ok "$d: no frame runs off its page"
     else
-      titles=""
-      for line in $over; do
+      why=""
+      for line in $over; do   # the title of the frame that line is in
         t=$(head -n "$line" "$OUT/$d.tex" | grep 'begin{frame}' | tail -n 1 \
             | sed -E 's/.*begin\{frame\}(\[[^]]*\])?//; s/^\{//; s/\}$//')
-        titles+=" \"$t\""
+        why+=" \"$t\" runs off the bottom;"
       done
-      fail "$d: frames run off the page:$titles (see $log)"
+      [ -n "$wide" ] && why+=" lines run off the right edge by$wide;"
+      fail "$d:$why see $log"
     fi
   fi
 

@@ -59,7 +59,7 @@ set output "lab01-perceptron.pdf"
 set terminal pdfcairo size 8.5cm,6.2cm
 set xrange [-2.4:2.8]; set yrange [-2.8:4.4]
 set xlabel "sepal length (standardised)"; set ylabel "sepal width (standardised)"
-set key top left font ",7" maxrows 2 width -4
+set key bottom left font ",7" maxrows 2 width -4
 nep = system("wc -l < lab01-perceptron.dat") + 0
 line(x, w1, w2, b) = -(w1 * x + b) / w2
 plot "lab01-iris.dat" using 1:($3 == 0 ? $2 : 1/0) with points pt 7 ps 0.45 lc rgb BLUE title "setosa (y = 0)", \
@@ -212,17 +212,17 @@ unset multiplot; unset title; set autoscale; set key default; set key noopaque s
 set output "lab05-schedules.pdf"
 set terminal pdfcairo size 10cm,4.6cm font FONT
 set xlabel "epoch"; set ylabel "learning rate"; set yrange [0:0.11]
-set key top right
+set key below maxrows 2
 plot "lab05-schedules.dat" using 1:2 with steps ls 1 title "step: ×0.3 every 10", \
      "" using 1:3 with lines ls 2 title "exponential: ×0.9 per epoch", \
      "" using 1:4 with lines ls 3 title "cosine over 30 epochs", \
      "" using 1:5 with lines ls 4 title "linear warm-up, 5 steps"
-unset xlabel; unset ylabel; set autoscale
+unset xlabel; unset ylabel; set autoscale; set key default; set key noopaque samplen 2.2 spacing 1.1
 
 set output "lab05-curves.pdf"
 set terminal pdfcairo size 10cm,5cm
-set xlabel "epoch"; set ylabel "training loss"; set yrange [0:1.25]
-set key bottom left
+set xlabel "epoch"; set ylabel "training loss"; set yrange [0:1.7]
+set key top right maxrows 3 font ",8"
 plot "lab05-curves.dat" using 1:2 with lines ls 7 title "SGD, η = 0.1", \
      "" using 1:3 with lines ls 1 title "momentum, η = 0.05", \
      "" using 1:4 with lines ls 3 title "AdaGrad, η = 0.05", \
@@ -279,11 +279,11 @@ set multiplot layout 1,4
 unset key; unset tics; unset border; unset grid
 set size ratio -1
 set palette gray negative; set cbrange [0:1]; unset colorbox
-set xrange [-0.5:27.5]; set yrange [27.5:-0.5]
+set xrange [-0.5:111.5]; set yrange [111.5:-0.5]   # 28 × 28 pictures, drawn 4 × 4 per pixel
 array aug_title[4] = ["original", "mirrored", "shifted by (−2, 3)", "noise, σ = 0.2"]
 do for [k = 0:3] {
     set title aug_title[k + 1]
-    plot sprintf("lab06-aug%d.dat", k) matrix with image pixels
+    plot sprintf("lab06-aug%d.dat", k) matrix with image
 }
 unset multiplot
 
@@ -293,15 +293,15 @@ set terminal pdfcairo size 13cm,4cm font ",8"
 set multiplot layout 1,4
 set title "input, 28×28"
 set palette gray negative; set cbrange [0:1]
-plot "lab07-in.dat" matrix with image pixels
+plot "lab07-in.dat" matrix with image
 set palette positive defined (-1 "#b2182b", 0 "#ffffff", 1 "#2166ac"); set cbrange [-3:3]
 set title "vertical edges"
-plot "lab07-edge-x.dat" matrix with image pixels
+plot "lab07-edge-x.dat" matrix with image
 set title "horizontal edges"
-plot "lab07-edge-y.dat" matrix with image pixels
+plot "lab07-edge-y.dat" matrix with image
 set title "ReLU + max pool 2×2"
-set xrange [-0.5:13.5]; set yrange [13.5:-0.5]; set cbrange [-3:3]
-plot "lab07-pool-x.dat" matrix with image pixels
+set cbrange [-3:3]
+plot "lab07-pool-x.dat" matrix with image
 unset multiplot
 set border; set tics; set grid; set key; set size noratio; unset title; set autoscale
 

@@ -56,12 +56,16 @@ $(SLIDES_OUT)/gen/lab%-grading.tex: slides/grading.sh
 	@mkdir -p $(@D)
 	$(Q)slides/grading.sh $* > $@.tmp && mv -f $@.tmp $@
 
-# pandoc writes the LaTeX; pdflatex runs once in build/slides/ (the decks
-# use no cross-references that need a second pass). Its log is kept in
-# build/slides/<deck>.log; on an error its first lines are shown.
+# pandoc writes the LaTeX; pdflatex runs in build/slides/, a second time
+# only when the first asks for it (a table whose column widths settle on
+# the second pass says "Rerun"). Its log is kept in build/slides/<deck>.log;
+# on an error its first lines are shown.
+SLIDES_LATEX = $(PDFLATEX) -interaction=nonstopmode -halt-on-error $*.tex > /dev/null 2>&1 || { \
+	    echo "slides: pdflatex failed on $(SLIDES_OUT)/$*.tex (log: $(SLIDES_OUT)/$*.log):" >&2; \
+	    grep -A 6 '^!' $*.log | head -n 20 >&2; rm -f $*.pdf; exit 1; }
+
 $(SLIDES_OUT)/%.pdf: slides/%.md $(SLIDES_COMMON) $(SLIDES_FIGS)
 	@echo "  SLIDES  $@"
 	$(Q)$(PANDOC) --defaults=slides/defaults.yaml slides/$*.md -o $(SLIDES_OUT)/$*.tex
-	$(Q)cd $(SLIDES_OUT) && $(PDFLATEX) -interaction=nonstopmode -halt-on-error $*.tex > /dev/null 2>&1 || { \
-	    echo "slides: pdflatex failed on $(SLIDES_OUT)/$*.tex (log: $(SLIDES_OUT)/$*.log):" >&2; \
-	    grep -A 6 '^!' $*.log | head -n 20 >&2; rm -f $*.pdf; exit 1; }
+	$(Q)cd $(SLIDES_OUT) && $(SLIDES_LATEX)
+	$(Q)cd $(SLIDES_OUT) && if grep -qE 'Rerun (LaTeX|to get)|Table widths have changed' $*.log; then $(SLIDES_LATEX); fi
