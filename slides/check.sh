@@ -25,22 +25,15 @@ MAKE=${MAKE:-make}
 DECKS=(intro lab01 lab02 lab03 lab04 lab05 lab06 lab07 lab08)
 
 skip() {
-  echo "skipped: $* (Debian: tools/deps.sh slides)"
+  echo "skipped: $* (install: tools/deps.sh slides)"
   echo "0 passed, 0 failed, 1 skipped"
   exit 0
 }
 
 # ---------------------------------------------------------------- tools
-for t in pandoc pdflatex kpsewhich gnuplot; do
-  command -v "$t" >/dev/null 2>&1 || skip "$t is not installed, the slides are not built"
-done
-declare -A PKG=([beamer.cls]=texlive-latex-recommended [pgfcore.sty]=texlive-pictures
-                [tikz.sty]=texlive-pictures [listings.sty]=texlive-latex-recommended
-                [lmodern.sty]=lmodern [booktabs.sty]=texlive-latex-recommended)
-for f in "${!PKG[@]}"; do
-  [ -n "$(kpsewhich "$f" 2>/dev/null)" ] || skip "LaTeX cannot find $f (package ${PKG[$f]})"
-done
-gnuplot -e 'set terminal pdfcairo' >/dev/null 2>&1 || skip "gnuplot has no pdfcairo terminal"
+if ! why=$(slides/need.sh 2>&1); then
+  skip "$(printf '%s' "$why" | grep -v 'on Debian' | sed 's/^slides: //' | paste -sd';' -), the slides are not built"
+fi
 
 passed=0 failed=0
 ok()   { echo "ok   $*"; passed=$((passed + 1)); }

@@ -10,9 +10,10 @@
 #      grader/labs/labNN.c and grader/hidden/labNN.c into build/slides/gen/;
 #   3. pandoc turns slides/<deck>.md into beamer LaTeX (slides/defaults.yaml,
 #      slides/preamble.tex), and pdflatex, run in build/slides/, makes the PDF.
-# Needs pandoc, pdflatex with beamer, pgf/TikZ and Latin Modern, gnuplot
-# (`tools/deps.sh slides`). slides/check.sh (a stage of make test) builds
-# them when those are installed and checks the result.
+# Needs pandoc, pdflatex with beamer, pgf/TikZ, listings and Latin Modern,
+# gnuplot with pdfcairo (`tools/deps.sh slides`; slides/need.sh says what
+# is missing). slides/check.sh (a stage of make test) builds them when those
+# are installed and checks the result. All nine decks take about 15 s.
 
 SLIDES_OUT    := build/slides
 SLIDES_DECKS  := intro lab01 lab02 lab03 lab04 lab05 lab06 lab07 lab08
@@ -27,6 +28,7 @@ PDFLATEX      ?= pdflatex
 
 slides: ## build the lecture decks (pandoc + beamer) into build/slides/, plots drawn by the reference
 	$(Q)tools/deps.sh --quiet slides
+	$(Q)slides/need.sh
 	+$(Q)$(MAKE) --no-print-directory slides-pdf
 	@echo "slides: $(SLIDES_PDF)"
 
