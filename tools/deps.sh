@@ -20,7 +20,7 @@ declare -A GROUP=(
   [data]="dataset-fashion-mnist"
   [docs]="doxygen"
   [test]="python3-torch python3-numpy clang libclang-rt-dev"
-  [slides]="pandoc texlive-latex-recommended texlive-fonts-recommended poppler-utils"
+  [slides]="pandoc texlive-latex-recommended texlive-fonts-recommended texlive-pictures lmodern poppler-utils"
 )
 REQUIRED=build
 

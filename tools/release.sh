@@ -12,7 +12,7 @@
 #   grader/                   runner, report, public tests and plot scripts of
 #                             the chosen labs; never grader/hidden/,
 #                             grader/selftest/ (mistake corpora),
-#                             grader/gradescope/ or grader/batch
+#                             grader/gradescope/, grader/batch or grader/slurm/
 #   grader/stubs/NN-topic/    the pristine stub of each released lab whose
 #                             solution is withheld ("not attempted", IMPL=stub)
 #   reference/include/        the public headers
@@ -201,8 +201,8 @@ mkdir -p "$OUT/grader"
 for f in grader/* grader/.[!.]*; do
   [ -e "$f" ] || continue
   case "${f#grader/}" in
-    hidden|selftest|selftest.sh|gradescope|batch|stubs) continue ;;
-    labs|plots) copy_lab_files "$f"; continue ;;
+    hidden|selftest|selftest.sh|gradescope|batch|slurm|stubs) continue ;;
+    labs|plots|bands) copy_lab_files "$f"; continue ;;
   esac
   copy "$f"
 done

@@ -103,6 +103,7 @@ else
   for t in release gradescope batch; do
     [ -f "grader/selftest/$t.sh" ] && stage "$t" "grader/selftest/$t.sh"
   done
+  [ -f slides/check.sh ] && stage slides slides/check.sh
   [ -d reference/fuzz ] && stage fuzz tools/fuzz.sh build/fuzz "${FUZZ_SECONDS:-10}" idx csv safetensors
   if command -v doxygen >/dev/null 2>&1; then
     stage docs single docs make --no-print-directory docs
