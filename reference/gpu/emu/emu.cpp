@@ -43,7 +43,7 @@ struct thread {
 constexpr size_t STACK = 256 * 1024;
 constexpr int MAX_THREADS = 1024;
 
-std::vector<thread> threads(MAX_THREADS);
+thread threads[MAX_THREADS]; /* constant-initialised: usable from constructors */
 uint64_t slots[MAX_THREADS];
 ucontext_t scheduler;
 int current;
@@ -291,8 +291,12 @@ cudaError_t cudaGetDeviceProperties(struct cudaDeviceProp *p, int device)
 
 cudaError_t cudaMalloc(void **p, size_t n)
 {
-    *p = n ? aligned_alloc(256, (n + 255) / 256 * 256) : nullptr;
-    return n && !*p ? cudaErrorMemoryAllocation : cudaSuccess;
+    /* Exactly n bytes (AddressSanitizer then flags any access past them),
+     * 256-byte aligned as cudaMalloc's are. */
+    *p = nullptr;
+    if (n && posix_memalign(p, 256, n) != 0)
+        return *p = nullptr, cudaErrorMemoryAllocation;
+    return cudaSuccess;
 }
 
 cudaError_t cudaFree(void *p)
