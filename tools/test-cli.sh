@@ -59,6 +59,22 @@ if [ -r $src/t10k-labels-idx1-ubyte.gz ]; then
   expect "truncated data file" 1 "truncated|size|expected" -- env NNLAB_DATA="$TMP/data" "$NNLAB" train --quiet --epochs 1
 fi
 
+# --device and --gemm. Whether `--device cuda` trains depends on the build
+# (make gpu) and the machine (a CUDA device): without either, a clear
+# message and exit 1; with both, a normal run.
+expect "bad --device" 2 "--device must be cpu or cuda" -- "$NNLAB" train --device tpu --data xor
+expect "bad --gemm" 2 "--gemm must be own or cublas" -- "$NNLAB" train --device cuda --gemm mkl --data xor
+expect "--gemm without --device cuda" 2 "give --device cuda" -- "$NNLAB" train --gemm cublas --data xor
+"$NNLAB" train --data xor --model 2-8-2 --epochs 2 --quiet --device cuda >cuda.txt 2>&1
+rc=$?
+if grep -q "built without CUDA support (make gpu)" cuda.txt; then
+  check "--device cuda in a build without CUDA: exit 1, says make gpu" [ $rc = 1 ]
+elif grep -q -- "--device cuda: no usable CUDA device: " cuda.txt; then
+  check "--device cuda without a usable device: exit 1, says why" [ $rc = 1 ]
+else
+  check "--device cuda trains (exit 0, test accuracy)" bash -c "[ $rc = 0 ] && grep -q 'test accuracy' cuda.txt"
+fi
+
 # A run that diverges stops with a message and keeps its log.
 expect "NaN loss stops training" 1 "NaN|infinite" -- "$NNLAB" train --data spirals --model 2-64-3 --opt sgd --lr 1e30 --epochs 3 --quiet --log nan.csv
 check "log kept after NaN stop" test -s nan.csv

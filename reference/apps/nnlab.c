@@ -15,6 +15,7 @@
 #include "nnlab/model.h"
 #include "nnlab/plot.h"
 #include "nnlab/train.h"
+#include "../gpu/gpu.h"
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -22,6 +23,12 @@
 #include <string.h>
 
 #define EXIT_USAGE 2
+
+/* The GPU path (reference/gpu/) is linked in only by `make gpu`: without
+ * it these functions are absent, and their addresses are NULL. */
+#pragma weak nn_gpu_train
+#pragma weak nn_gpu_probe
+#pragma weak nn_gpu_describe
 
 /* ------------------------------------------------------------ flags */
 
@@ -124,12 +131,12 @@ static int fail(const char *cmd)
 /* ------------------------------------------------------------ train */
 
 typedef struct {
-    const char *data, *model, *act, *opt, *schedule, *log, *save, *plot;
+    const char *data, *model, *act, *opt, *schedule, *log, *save, *plot, *device, *gemm;
     float lr, val, momentum, weight_decay;
     int epochs, batch, seed, threads, limit, patience, ascii, quiet;
 } train_args;
 
-#define N_TRAIN_FLAGS 20
+#define N_TRAIN_FLAGS 22
 
 static void train_flags(flag *f, train_args *a)
 {
@@ -154,6 +161,8 @@ static void train_flags(flag *f, train_args *a)
         { "plot", 0, FLAG_STR, &a->plot, "draw the curves to this PNG" },
         { "ascii", 0, FLAG_BOOL, &a->ascii, "draw the loss curve in the terminal too" },
         { "quiet", 0, FLAG_BOOL, &a->quiet, "no progress bar" },
+        { "device", 0, FLAG_STR, &a->device, "cpu, or cuda: train on the GPU (an nnlab built by make gpu) [cpu]" },
+        { "gemm", 0, FLAG_STR, &a->gemm, "with --device cuda: own (the kit's kernels) or cublas [own]" },
     };
     memcpy(f, table, sizeof table);
 }
@@ -210,6 +219,34 @@ static int load_split(nn_dataset *train, nn_dataset *val, nn_dataset *test, cons
     return NN_OK;
 }
 
+/* --device and --gemm: 0 to go on (*cuda set), else the exit status, after
+ * the message (no CUDA in this build, no usable device). */
+static int check_device(const train_args *a, int *cuda, nn_gemm_impl *gemm)
+{
+    char why[512], about[512];
+    *cuda = strcmp(a->device, "cuda") == 0;
+    if (!*cuda && strcmp(a->device, "cpu") != 0)
+        return usage_error("train", "--device must be cpu or cuda, not '%s'", a->device);
+    if (a->gemm && strcmp(a->gemm, "own") != 0 && strcmp(a->gemm, "cublas") != 0)
+        return usage_error("train", "--gemm must be own or cublas, not '%s'", a->gemm);
+    if (a->gemm && !*cuda)
+        return usage_error("train", "%s", "--gemm chooses the GPU's matrix product: give --device cuda");
+    *gemm = a->gemm && strcmp(a->gemm, "cublas") == 0 ? NN_GEMM_CUBLAS : NN_GEMM_OWN;
+    if (!*cuda)
+        return 0;
+    if (!nn_gpu_train) {
+        fprintf(stderr, "nnlab train: this nnlab was built without CUDA support (make gpu)\n");
+        return EXIT_FAILURE;
+    }
+    if (!nn_gpu_probe(why, sizeof why)) {
+        fprintf(stderr, "nnlab train: --device cuda: no usable CUDA device: %s\n", why);
+        return EXIT_FAILURE;
+    }
+    if (nn_gpu_describe(about, sizeof about) == NN_OK)
+        printf("device: %s\n", about);
+    return 0;
+}
+
 static int report(nn_model *m, const nn_dataset *test, const train_args *a)
 {
     float loss, acc;
@@ -229,7 +266,7 @@ static int report(nn_model *m, const nn_dataset *test, const train_args *a)
 static int cmd_train(int argc, char **argv)
 {
     train_args a = { "fashion-mnist", "784-256-128-10", "relu", "adam", "constant", NULL, NULL,
-                     NULL, 1e-3f, 0.1f, 0.9f, -1.0f, 10, 128, 1, 1, 0, 0, 0, 0 };
+                     NULL, "cpu", NULL, 1e-3f, 0.1f, 0.9f, -1.0f, 10, 128, 1, 1, 0, 0, 0, 0 };
     flag flags[N_TRAIN_FLAGS];
     train_flags(flags, &a);
     if (wants_help(argc, argv))
@@ -243,6 +280,10 @@ static int cmd_train(int argc, char **argv)
         return usage_error("train", "%s", nn_last_error());
     if ((a.plot || a.ascii) && !a.log)
         return usage_error("train", "%s", "--plot and --ascii draw the --log file: give --log");
+    int cuda = 0;
+    nn_gemm_impl gemm = NN_GEMM_OWN;
+    if ((rc = check_device(&a, &cuda, &gemm)))
+        return rc;
     nn_blas_set_threads(a.threads);
     nn_dataset train = { 0 }, val = { 0 }, test = { 0 };
     nn_model *m = NULL;
@@ -259,7 +300,8 @@ static int cmd_train(int argc, char **argv)
         if (!a.quiet)
             nn_model_summary(m, stdout);
         fflush(stdout);
-        status = nn_train(m, &train, val.n ? &val : NULL, &cfg, NULL);
+        status = cuda ? nn_gpu_train(m, &train, val.n ? &val : NULL, &cfg, gemm, NULL)
+                      : nn_train(m, &train, val.n ? &val : NULL, &cfg, NULL);
     }
     if (status == NN_OK)
         status = report(m, &test, &a);
