@@ -5,8 +5,9 @@
 #                   [--hidden DIR] [--out DIR] [--sanitize] [--no-plots] [--demo]
 #
 #   --lab N          1, 01, lab1, lab01, 01-neuron or neuron
-#   --impl           student (default): labs/NN-topic/<module>.c
-#                    reference: reference/src/<module>.c (must score full marks)
+#   --impl           student (default): labs/NN-topic/<module>.c (or .cu)
+#                    reference: reference/src/<module>.c, reference/gpu/<module>.cu
+#                    (must score full marks)
 #                    stub: the untouched generated stub (must score zero)
 #   --submission DIR grade the module file(s) found in DIR instead of labs/NN-topic/
 #   --hidden DIR     also link the instructor's extra tests DIR/*.c (gr_extra_tests)
@@ -29,6 +30,11 @@
 # Exit status: 0 whenever grading ran, whatever the score; 2 when the grader
 # itself could not run. The last line printed is the runner's
 # "N passed, N failed, N skipped".
+#
+# CUDA labs (a module ending in .cu: lab 8) are compiled with nvcc and linked
+# with the GPU reference objects and the CUDA runtime; the settings come from
+# `make cuda-env` (reference/gpu/gpu.mk). Without nvcc the module is not
+# compiled and every test reports itself skipped, with the reason.
 #
 # Environment: CC (default cc; may hold words, e.g. "ccache gcc"), MAKE,
 # BUILD (where the library objects are: default build, or build/asan).
@@ -93,9 +99,21 @@ TABLES=grader/labs/lab$NN.c
 HIDDEN_TABLES=grader/hidden/lab$NN.c
 [ -f "$TABLES" ] || die "lab $LAB has no tests yet ($TABLES is missing)"
 [ -f grader/runner.c ] || die "grader/runner.c is missing"
+CUDA_LAB=0
 for m in "${MODS[@]}"; do
-  case $m in *.c) ;; *) die "lab $LAB's module $m is not C: this grader builds C labs only" ;; esac
+  case $m in
+    *.c) ;;
+    *.cu) CUDA_LAB=1 ;;
+    *) die "lab $LAB's module $m is neither C nor CUDA: this grader builds .c and .cu modules" ;;
+  esac
 done
+# ref_source M: the reference source of lab module M (C or CUDA), or "".
+ref_source() {
+  local f
+  for f in "reference/src/$1" "reference/gpu/$1"; do
+    [ -f "$f" ] && { printf '%s\n' "$f"; return; }
+  done
+}
 
 # ------------------------------------------------------------ where
 MAKE=${MAKE:-make}
@@ -118,6 +136,20 @@ REF_DIR=$GRADE_ROOT/lab$NN/reference
 STUB_DIR=build/stubs/$NN
 GRADER_OBJ=$BUILD/obj/grader
 
+# CUDA labs: nvcc and the GPU objects, from reference/gpu/gpu.mk.
+NVCC="" NVCC_FLAGS="" CUDA_LIBS="" GPU_OBJS="" GPU_LAB_OBJ="" CUDA_MISSING=""
+if [ "$CUDA_LAB" = 1 ]; then
+  if env_text=$(${MAKE:-make} -s --no-print-directory -C "$ROOT" cuda-env BUILD="$BUILD" 2>/dev/null); then
+    eval "$env_text"
+  else
+    CUDA_MISSING="this tree has no GPU build rules (reference/gpu/gpu.mk)"
+  fi
+  [ -n "$NVCC" ] || CUDA_MISSING=${CUDA_MISSING:-nvcc not found}
+fi
+read -r -a NVCCV <<<"$NVCC"
+read -r -a NVCC_ARGS <<<"$NVCC_FLAGS"
+read -r -a CUDA_LIBV <<<"$CUDA_LIBS"
+
 mkdir -p "$OUT" "$GRADE_ROOT/lab$NN" "$STUB_DIR" || die "cannot create $OUT"
 OUT=$(cd "$OUT" && pwd) || die "cannot enter $OUT"
 # Results of an earlier run must not pass for this one's.
@@ -131,10 +163,12 @@ export OPENBLAS_NUM_THREADS=1
 read -r -a BLAS_CFLAGS <<<"$(pkg-config --cflags openblas 2>/dev/null)"
 read -r -a CUNIT_CFLAGS <<<"$(pkg-config --cflags cunit 2>/dev/null)"
 read -r -a LIBS <<<"$(pkg-config --libs openblas 2>/dev/null || echo -lopenblas) $(pkg-config --libs cunit 2>/dev/null || echo -lcunit) -lz -lm"
+[ -n "$NVCC" ] && LIBS+=("${CUDA_LIBV[@]}")
 # Student code: the flags of the handout, warnings shown, never -Werror.
 STUDENT_CFLAGS=(-std=c11 -Wall -Wextra -O2 -g -Ireference/include "${BLAS_CFLAGS[@]}" "${SAN[@]}")
 # The instructor's extra tests (HIDDEN=dir): as the lab's own test tables.
 EXTRA_CFLAGS=(-std=c11 -Wall -Wextra -O2 -g -Ireference/include -Igrader "${BLAS_CFLAGS[@]}" "${CUNIT_CFLAGS[@]}" "${SAN[@]}")
+[ -n "$NVCC" ] && EXTRA_CFLAGS+=(-DNNLAB_HAVE_CUDA -isystem "${CUDA_HOME:-/usr/local/cuda}/include" -Ireference/gpu)
 # shellcheck disable=SC2206  # CC may be several words, as in make
 CCV=($CC)
 
@@ -167,14 +201,25 @@ for src in reference/src/*.c; do
 done
 for o in reference/obj/*.o; do
   [ -f "$o" ] || continue
-  b=$(basename "$o" .o).c
-  [ -f "reference/src/$b" ] && continue
-  if is_lab_module "$b"; then LAB_REF_OBJS+=("$o"); else OTHER_OBJS+=("$o"); fi
+  b=$(basename "$o" .o)
+  [ -f "reference/src/$b.c" ] || [ -f "reference/gpu/$b.cu" ] && continue
+  if is_lab_module "$b.c" || is_lab_module "$b.cu"; then LAB_REF_OBJS+=("$o"); else OTHER_OBJS+=("$o"); fi
 done
+# A CUDA lab links the GPU reference too; its own module's reference is GPU_LAB_OBJ.
+if [ "$CUDA_LAB" = 1 ] && [ -n "$NVCC" ]; then
+  for o in $GPU_OBJS; do
+    [ -f "$o" ] || die "$o was not built"
+    OTHER_OBJS+=("$o")
+  done
+  for m in "${MODS[@]}"; do
+    [ -f "reference/gpu/$m" ] && [ -f "$GPU_LAB_OBJ" ] && LAB_REF_OBJS+=("$GPU_LAB_OBJ")
+  done
+fi
 # ref_object M: the compiled reference of lab module M, or "".
 ref_object() {
   if [ -f "reference/src/$1" ]; then printf '%s\n' "$BUILD/obj/ref/${1%.c}.o"
-  elif [ -f "reference/obj/${1%.c}.o" ]; then printf '%s\n' "reference/obj/${1%.c}.o"; fi
+  elif [ -f "reference/gpu/$1" ] && [ -n "$NVCC" ]; then printf '%s\n' "$GPU_LAB_OBJ"
+  elif [ -f "reference/obj/${1%.*}.o" ]; then printf '%s\n' "reference/obj/${1%.*}.o"; fi
 }
 # The runner (grader/runner.c and its helpers grader/runner_*.c), the tables.
 TABLE_OBJS=()
@@ -201,8 +246,8 @@ fi
 # The pristine stub of each module: what "not attempted" is measured against.
 STUBS=()
 for m in "${MODS[@]}"; do
-  ref=reference/src/$m
-  if [ -f "$ref" ]; then
+  ref=$(ref_source "$m")
+  if [ -n "$ref" ]; then
     tmp=$STUB_DIR/.$m.$$
     tools/mkstub.sh "$ref" > "$tmp" || { rm -f "$tmp"; die "cannot generate the stub of $ref"; }
     if cmp -s "$tmp" "$STUB_DIR/$m"; then rm -f "$tmp"; else mv -f "$tmp" "$STUB_DIR/$m"; fi
@@ -210,7 +255,7 @@ for m in "${MODS[@]}"; do
   elif [ -f "grader/stubs/$FOLDER/$m" ]; then   # a release without the solutions
     STUBS+=("grader/stubs/$FOLDER/$m")
   else
-    die "no stub for $m (neither $ref nor grader/stubs/$FOLDER/$m)"
+    die "no stub for $m (neither reference/src/$m, reference/gpu/$m nor grader/stubs/$FOLDER/$m)"
   fi
 done
 
@@ -220,9 +265,9 @@ for i in "${!MODS[@]}"; do
   case $IMPL in
     student) SOURCES+=("$(rel "${SUBMISSION:-labs/$FOLDER}/$m")") ;;
     reference)
-      if [ -f "reference/src/$m" ]; then SOURCES+=("reference/src/$m")
+      if [ -n "$(ref_source "$m")" ]; then SOURCES+=("$(ref_source "$m")")
       elif [ -n "$(ref_object "$m")" ]; then SOURCES+=("$(ref_object "$m")")   # compiled, no source
-      else die "no reference solution of $m here (neither reference/src/$m nor reference/obj/${m%.c}.o)"
+      else die "no reference solution of $m here (neither reference/src/$m, reference/gpu/$m nor reference/obj/${m%.*}.o)"
       fi ;;
     stub) SOURCES+=("${STUBS[$i]}") ;;
   esac
@@ -248,7 +293,7 @@ done
 # when an input changed. A lock keeps parallel gradings from racing on it.
 reference_run() {
   local key objs=("${TABLE_OBJS[@]}" "${LAB_REF_OBJS[@]}" "${OTHER_OBJS[@]}") refsrc=()
-  for m in "${MODS[@]}"; do [ -f "reference/src/$m" ] && refsrc+=(--student "reference/src/$m"); done
+  for m in "${MODS[@]}"; do [ -n "$(ref_source "$m")" ] && refsrc+=(--student "$(ref_source "$m")"); done
   exec 9> "$GRADE_ROOT/lab$NN/.reference.lock"
   flock 9
   key=$( { printf '%s\n' "${CCV[*]}" "${SAN[*]}" "${TIME_SCALE[*]}" "$HIDDEN"; cat "${objs[@]}" "${STUBS[@]}"; } | sha256sum | cut -d' ' -f1)
@@ -271,7 +316,7 @@ if [ "$PLOTS" = 1 ] && [ "$IMPL" != reference ]; then
   if [ ${#LAB_REF_OBJS[@]} = ${#MODS[@]} ]; then
     reference_run > "$GRADE_ROOT/lab$NN/reference.log" 2>&1 &
     REF_PID=$!
-  else
+  elif [ -z "$CUDA_MISSING" ]; then
     note "No reference solution of lab $LAB is available here: the plots show your curves alone."
   fi
 fi
@@ -282,17 +327,30 @@ COMPILE_LOG=$OUT/compile.log
 : > "$COMPILE_LOG"
 failed_build=0
 STUDENT_OBJS=()
+# compile_module SRC OBJ: C with the student flags, CUDA with nvcc.
+compile_module() {
+  case $1 in
+    *.cu) "${NVCCV[@]}" "${NVCC_ARGS[@]}" -c "$1" -o "$2" ;;
+    *) "${CCV[@]}" "${STUDENT_CFLAGS[@]}" -c "$1" -o "$2" ;;
+  esac
+}
 for i in "${!MODS[@]}"; do
   s=${SOURCES[$i]} m=${MODS[$i]}
-  o=$OUT/obj/${m%.c}.o
+  o=$OUT/obj/${m%.*}.o
   case $s in *.o) STUDENT_OBJS+=("$s"); continue ;; esac   # a compiled reference
-  echo "  CC      $(rel "$s")"
+  if [ -n "$CUDA_MISSING" ] && [[ $m == *.cu ]]; then
+    # No nvcc: the tables were built without CUDA and skip every test.
+    note "$m was not compiled ($CUDA_MISSING): every test is skipped on this machine."
+    [ -f "$s" ] || echo "$s: file not found (lab $LAB needs ${MODS[*]})"
+    continue
+  fi
+  echo "  $([[ $m == *.cu ]] && echo NVCC || echo "CC  ")    $(rel "$s")"
   if [ ! -f "$s" ]; then
     echo "$s: file not found (lab $LAB needs ${MODS[*]})" | tee -a "$COMPILE_LOG"
     failed_build=1; continue
   fi
   # Warnings go to the terminal and into the log (the report shows them).
-  "${CCV[@]}" "${STUDENT_CFLAGS[@]}" -c "$s" -o "$o" > "$OUT/obj/cc.log" 2>&1
+  compile_module "$s" "$o" > "$OUT/obj/cc.log" 2>&1
   rc=$?
   cat "$OUT/obj/cc.log"; cat "$OUT/obj/cc.log" >> "$COMPILE_LOG"
   if [ $rc != 0 ]; then failed_build=1; else STUDENT_OBJS+=("$o"); fi
@@ -319,8 +377,8 @@ if [ $failed_build = 1 ]; then
   mkdir -p "$OUT/obj/stub"
   STUB_OBJS=()
   for i in "${!MODS[@]}"; do
-    o=$OUT/obj/stub/${MODS[$i]%.c}.o
-    "${CCV[@]}" "${STUDENT_CFLAGS[@]}" -c "${STUBS[$i]}" -o "$o" 2>> "$OUT/obj/stub.log" \
+    o=$OUT/obj/stub/${MODS[$i]%.*}.o
+    compile_module "${STUBS[$i]}" "$o" 2>> "$OUT/obj/stub.log" \
       || die "the stub ${STUBS[$i]} does not compile (see $(rel "$OUT/obj/stub.log"))"
     STUB_OBJS+=("$o")
   done

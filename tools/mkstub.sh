@@ -205,6 +205,23 @@ check_one() {
       else
         echo "ok    the stub of ${src#"$ROOT"/} compiles with -Wall -Wextra -Wpedantic -Werror"
       fi ;;
+    *.cu)
+      # CUDA (lab 8): nvcc from reference/gpu/gpu.mk, warnings as errors.
+      if [ -z "${NVCC_CHECKED:-}" ]; then
+        NVCC="" NVCC_FLAGS="" CUDA_MISSING="nvcc not found"
+        eval "$(cd "$ROOT" && ${MAKE:-make} -s --no-print-directory cuda-env 2>/dev/null)"
+        NVCC_CHECKED=1
+      fi
+      if [ -z "$NVCC" ]; then
+        echo "skip  the stub of ${src#"$ROOT"/} is not compiled: ${CUDA_MISSING:-nvcc not found}"
+      elif ! log=$(cd "$ROOT" && read -r -a nv_flags <<<"$NVCC_FLAGS" &&
+                   $NVCC "${nv_flags[@]}" -Werror all-warnings -Xcompiler -Werror \
+                     -c "$tmp/$f" -o "$tmp/stub.o" 2>&1); then
+        echo "FAIL  the stub of ${src#"$ROOT"/} does not compile warning-free (nvcc):"; printf '%s\n' "$log" | head -n 30
+        status=1
+      else
+        echo "ok    the stub of ${src#"$ROOT"/} compiles with nvcc, warnings as errors"
+      fi ;;
   esac
   rm -rf "$tmp"
 }

@@ -190,6 +190,7 @@ test-gpu-emu: $(GPU_HOST_TESTS) ## check the CUDA kernels' logic on the CPU (emu
 # Shell assignments for grader/grade.sh and tools/mkstub.sh: eval "$(make -s cuda-env)".
 cuda-env:
 	@printf "NVCC='%s'\n" '$(NVCC)'
+	@printf "CUDA_HOME='%s'\n" '$(CUDA_HOME)'
 	@printf "CUDA_MISSING='%s'\n" '$(GPU_MISSING)'
 	@printf "NVCC_FLAGS='%s'\n" '$(NVCC_FLAGS)'
 	@printf "CUDA_LIBS='%s'\n" '$(CUDA_LIBS)'
