@@ -43,7 +43,8 @@ CUDA_LIBS   := -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcublas -lcud
 # The GPU library: the trainer and its kernels (gpu.h), and lab 8's module.
 GPU_LIB_SRC  := device gemm ops train
 GPU_LIB_OBJS := $(GPU_LIB_SRC:%=$(GPU_OBJ)/%.o)
-GPU_LAB_OBJ  := $(GPU_OBJ)/kernels.o
+# (absent from a student kit that withholds the solution: reference/obj/kernels.o instead)
+GPU_LAB_OBJ  := $(if $(wildcard $(GPU_DIR)/kernels.cu),$(GPU_OBJ)/kernels.o)
 GPU_LIB      := $(BUILD)/lib/libnnlab-gpu.a
 GPU_TESTS    := $(BUILD)/bin/nnlab-gpu-tests
 GPU_BENCH    := $(BUILD)/bin/nnlab-gpu-bench
