@@ -49,7 +49,7 @@ val() { grep -- "${3:-}" "$1" | head -n 1 | sed -nE "s/.*(^| )$2=([^ ]+).*/\2/p"
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
 # median SIDE: the median seconds of a side's lines in RAW.
 median() {
-  grep "side=$1 " "$RAW" | grep -- "${2:-}" | sed -E 's/.*seconds=([0-9.]+).*/\1/' | sort -g |
+  grep "side=$1 " "$RAW" | grep -- "${2:-}" | sed -E 's/.* seconds=([0-9.]+).*/\1/' | sort -g |
     awk '{ v[NR] = $1 } END { if (NR) printf "%.4f", (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'
 }
 
@@ -118,8 +118,8 @@ for net in mlp lenet; do
   own=$(median "nnlab-gpu$suf" "gemm=own") blas=$(median "nnlab-gpu$suf" "gemm=cublas")
   cpu=$(median "nnlab$suf") pt=$(median "torch-gpu$suf")
   name=$([ $net = mlp ] && echo "MLP 784-256-128-10" || echo "LeNet-5")
-  echo "  $name: GPU own ${own}s, GPU cuBLAS ${blas}s, CPU ${cpu}s, PyTorch GPU ${pt:-n/a}s;" \
-       "CPU/GPU $(ratio "$cpu" "$own")x, PyTorch/GPU $( [ -n "$pt" ] && ratio "$pt" "$own" || echo n/a)x"
+  echo "  $name: GPU own ${own}s, GPU cuBLAS ${blas}s, CPU ${cpu}s, PyTorch GPU ${pt:+${pt}s}${pt:-n/a};" \
+       "CPU/GPU $(ratio "$cpu" "$own")x, PyTorch/GPU $( [ -n "$pt" ] && ratio "$pt" "$own" || echo n/a)"
   echo "| $name | $own s | $blas s | $cpu s | ${pt:-n/a}${pt:+ s} | $(ratio "$cpu" "$own")x | $( [ -n "$pt" ] && ratio "$pt" "$own" || echo n/a) |" >>"$MD"
 done
 mlp_x=$(ratio "$(median nnlab)" "$(median nnlab-gpu gemm=own)")
