@@ -24,6 +24,8 @@ struct nn_gpu_context {
     int device;           /* always 0: the kit uses one GPU */
     int sms;              /* streaming multiprocessors */
     cublasHandle_t blas;  /* created on the first cuBLAS product, else NULL */
+    float *scratch;       /* split-K slices of the own sgemm (gemm.cu), grown on demand */
+    size_t scratch_floats;
 };
 
 /* NN_OK, or NN_ERROR with a message naming the call and the CUDA error. */

@@ -155,5 +155,6 @@ void nn_gpu_close(nn_gpu_context *g)
         return;
     if (g->blas)
         cublasDestroy(g->blas);
+    cudaFree(g->scratch);
     free(g);
 }

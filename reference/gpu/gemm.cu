@@ -219,27 +219,40 @@ __device__ __forceinline__ void fetch(float *reg, const float *shared)
     }
 }
 
+/*
+ * Split-K: a product with few output tiles (a batch of 128 rows times a
+ * 256-wide layer is 32 tiles of 32×32, for a GPU of 132 multiprocessors)
+ * leaves most of the GPU idle. With splits > 1, blockIdx.z also chooses a
+ * slice [k_begin, k_end) of the summed dimension: each block writes its
+ * partial sum α·Σ_slice to `part` (one m×n matrix per slice and product),
+ * and sum_splits() adds the slices in order, and β·C. Without split,
+ * part is NULL and the block writes C itself.
+ */
 template <int BM, int BN, int BK, int TM, int TN, bool TA, bool TB>
 __global__ void __launch_bounds__((BM / TM) * (BN / TN))
 sgemm_regblock(int m, int n, int k, float alpha, const float *__restrict__ a, int lda,
                long long sa, const float *__restrict__ b, int ldb, long long sb, float beta,
-               float *__restrict__ c, int ldc, long long sc, bool vec)
+               float *__restrict__ c, int ldc, long long sc, bool vec, int splits, int kchunk,
+               float *__restrict__ part)
 {
     constexpr int THREADS = (BM / TM) * (BN / TN);
     __shared__ __align__(16) float as[BK][BM];
     __shared__ __align__(16) float bs[BK][BN];
-    a += blockIdx.z * sa;
-    b += blockIdx.z * sb;
-    c += blockIdx.z * sc;
+    const int z = blockIdx.z / splits, split = blockIdx.z % splits;
+    a += z * sa;
+    b += z * sb;
+    c += z * sc;
+    const int k_begin = split * kchunk;
+    const int k_end = k_begin + kchunk < k ? k_begin + kchunk : k;
     const int tid = threadIdx.x;
     const int tx = tid % (BN / TN), ty = tid / (BN / TN);
     const int row0 = blockIdx.y * BM, col0 = blockIdx.x * BN;
 
     float acc[TM][TN] = {};
     float ra[TM], rb[TN];
-    for (int k0 = 0; k0 < k; k0 += BK) {
-        load_a<BM, BK, TA>(as, a, lda, m, k, row0, k0, vec, tid, THREADS);
-        load_b<BN, BK, TB>(bs, b, ldb, k, n, k0, col0, vec, tid, THREADS);
+    for (int k0 = k_begin; k0 < k_end; k0 += BK) {
+        load_a<BM, BK, TA>(as, a, lda, m, k_end, row0, k0, vec, tid, THREADS);
+        load_b<BN, BK, TB>(bs, b, ldb, k_end, n, k0, col0, vec, tid, THREADS);
         __syncthreads();
 #pragma unroll
         for (int p = 0; p < BK; p++) {
@@ -253,18 +266,40 @@ sgemm_regblock(int m, int n, int k, float alpha, const float *__restrict__ a, in
         }
         __syncthreads();
     }
+    float *slice = part ? part + ((long long)z * splits + split) * m * n : NULL;
     for (int i = 0; i < TM; i++) {
         int row = row0 + ty * TM + i;
         if (row >= m)
             break;
         for (int j = 0; j < TN; j++) {
             int col = col0 + tx * TN + j;
-            if (col < n) {
+            if (col >= n)
+                continue;
+            if (slice) {
+                slice[(long long)row * n + col] = alpha * acc[i][j];
+            } else {
                 float *out = c + (long long)row * ldc + col;
                 *out = blend(alpha, acc[i][j], beta, out);
             }
         }
     }
+}
+
+/* C = Σ_s part[z, s] + β·C, the slices added in order (the same bits every run). */
+__global__ void sum_splits(float *c, int ldc, long long sc, const float *part, int m, int n,
+                           int splits, float beta, int batch)
+{
+    long long t = (long long)blockIdx.x * blockDim.x + threadIdx.x;
+    long long mn = (long long)m * n;
+    if (t >= mn * batch)
+        return;
+    long long z = t / mn, e = t % mn;
+    const float *p = part + z * splits * mn + e;
+    float acc = 0.0f;
+    for (int s = 0; s < splits; s++)
+        acc += p[s * mn];
+    float *out = c + z * sc + (e / n) * ldc + e % n;
+    *out = beta == 0.0f ? acc : acc + beta * *out;
 }
 
 /* ------------------------------------------------------------ dispatch */
@@ -293,15 +328,20 @@ static bool can_vectorize(const gemm_args &g)
            g.sa % 4 == 0 && g.sb % 4 == 0;
 }
 
+/* The product on a BM×BN tiling, its k split in `splits` slices (1: none);
+ * part is the slices' scratch, splits·batch·m·n floats. */
 template <int BM, int BN, int BK, int TM, int TN>
-static int launch_regblock(const gemm_args &g)
+static int launch_regblock(const gemm_args &g, int splits = 1, float *part = NULL)
 {
+    /* each slice a whole number of BK steps */
+    int kchunk = splits > 1 ? (g.k + splits * BK - 1) / (splits * BK) * BK : (g.k > 0 ? g.k : 1);
     dim3 block((BM / TM) * (BN / TN));
-    dim3 grid(nn_blocks(g.n, BN), nn_blocks(g.m, BM), g.batch);
+    dim3 grid(nn_blocks(g.n, BN), nn_blocks(g.m, BM), g.batch * splits);
     bool vec = can_vectorize(g);
 #define NN_REGBLOCK(TA, TB)                                                                   \
     sgemm_regblock<BM, BN, BK, TM, TN, TA, TB><<<grid, block>>>(                              \
-        g.m, g.n, g.k, g.alpha, g.a, g.lda, g.sa, g.b, g.ldb, g.sb, g.beta, g.c, g.ldc, g.sc, vec)
+        g.m, g.n, g.k, g.alpha, g.a, g.lda, g.sa, g.b, g.ldb, g.sb, g.beta, g.c, g.ldc, g.sc, vec, \
+        splits, kchunk, splits > 1 ? part : NULL)
     if (!g.ta && !g.tb)
         NN_REGBLOCK(false, false);
     else if (!g.ta && g.tb)
@@ -311,7 +351,14 @@ static int launch_regblock(const gemm_args &g)
     else
         NN_REGBLOCK(true, true);
 #undef NN_REGBLOCK
-    return NN_LAUNCHED("sgemm_regblock");
+    if (NN_LAUNCHED("sgemm_regblock"))
+        return NN_ERROR;
+    if (splits == 1)
+        return NN_OK;
+    long long total = (long long)g.m * g.n * g.batch;
+    sum_splits<<<nn_blocks(total, 256), 256>>>(g.c, g.ldc, g.sc, part, g.m, g.n, splits, g.beta,
+                                               g.batch);
+    return NN_LAUNCHED("sum_splits");
 }
 
 /* Blocks of a BM×BN tiling of the batch. */
@@ -320,16 +367,43 @@ static long long tiles(const gemm_args &g, int bm, int bn)
     return (long long)nn_blocks(g.m, bm) * nn_blocks(g.n, bn) * g.batch;
 }
 
+/* Scratch for split-K slices, kept in the session and grown on demand
+ * (the stream runs one product after another, so one buffer serves all). */
+static float *split_scratch(nn_gpu_context *ctx, size_t floats)
+{
+    if (floats <= ctx->scratch_floats)
+        return ctx->scratch;
+    cudaFree(ctx->scratch);
+    ctx->scratch = NULL;
+    ctx->scratch_floats = 0;
+    if (NN_CUDA(cudaMalloc((void **)&ctx->scratch, floats * sizeof(float))))
+        return NULL;
+    ctx->scratch_floats = floats;
+    return ctx->scratch;
+}
+
 /* Training's products are often small (a batch of 128 rows): a 128×128
  * tiling of them would leave most of the GPU idle. Take the largest tile
- * that still gives every SM a block. */
-static int launch_own(const nn_gpu_context *ctx, const gemm_args &g)
+ * that still gives every SM a block; when even 32×32 tiles are too few and
+ * k is long, split k so that about one block per SM runs. */
+static int launch_own(nn_gpu_context *ctx, const gemm_args &g)
 {
     if (tiles(g, 128, 128) >= ctx->sms)
         return launch_regblock<128, 128, 8, 8, 8>(g);
     if (tiles(g, 64, 64) >= ctx->sms)
-        return launch_regblock<64, 64, 8, 4, 4>(g);
-    return launch_regblock<32, 32, 8, 2, 2>(g);
+        return launch_regblock<64, 64, 16, 4, 4>(g);
+    long long t = tiles(g, 32, 32);
+    int splits = (int)((ctx->sms + t - 1) / t);
+    if (splits > g.k / 64)  /* at least 64 of k per slice */
+        splits = g.k / 64;
+    if (splits > 16)
+        splits = 16;
+    while (splits > 1 && (long long)splits * g.batch > 65535) /* gridDim.z's limit */
+        splits--;
+    if (splits < 2)
+        return launch_regblock<32, 32, 16, 2, 2>(g);
+    float *part = split_scratch(ctx, (size_t)splits * g.batch * g.m * g.n);
+    return part ? launch_regblock<32, 32, 16, 2, 2>(g, splits, part) : NN_ERROR;
 }
 
 /* Row-major C = op(A)·op(B) is column-major Cᵀ = op(B)ᵀ·op(A)ᵀ, and a

@@ -403,14 +403,11 @@ int nn_gpu_softmax_xent(float *dlogits, nn_gpu_sums *sums, float *batch_loss,
 
 /* ------------------------------------------------------------ optimizers */
 
-/* The update rules of optimizers.c, one thread per weight. The kind is the
- * same for every thread of a launch, so the switch never splits a warp. */
-__global__ void optimizer_kernel(float *w, float *s1, float *s2, const float *grad, long long n,
-                                 nn_gpu_update u)
+/* The update rules of optimizers.c for weight i. The kind is the same for
+ * every thread of a launch, so the switch never splits a warp. */
+__device__ void update_one(float *w, float *s1, float *s2, const float *grad, long long i,
+                           const nn_gpu_update &u)
 {
-    long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x;
-    if (i >= n)
-        return;
     float g = grad[i];
     if (u.decay > 0.0f && u.kind != NN_OPT_ADAMW)
         g += u.decay * w[i]; /* coupled L2: g + λw (nn_l2_backward) */
@@ -450,6 +447,25 @@ __global__ void optimizer_kernel(float *w, float *s1, float *s2, const float *gr
     }
 }
 
+__global__ void optimizer_kernel(float *w, float *s1, float *s2, const float *grad, long long n,
+                                 nn_gpu_update u)
+{
+    long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i < n)
+        update_one(w, s1, s2, grad, i, u);
+}
+
+/* Every tensor of the model in one launch: row y of the grid takes tensor
+ * y of the table, its blocks stride over that tensor's weights. (A step of
+ * LeNet-5 updates ten tensors: one launch instead of ten.) */
+__global__ void optimizer_all_kernel(const nn_gpu_tensor *table, nn_gpu_update u)
+{
+    nn_gpu_tensor t = table[blockIdx.y];
+    for (long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x; i < t.n;
+         i += (long long)gridDim.x * blockDim.x)
+        update_one(t.w, t.s1, t.s2, t.g, i, u);
+}
+
 int nn_gpu_optimizer_step(float *w, float *s1, float *s2, const float *g, long long n,
                           const nn_gpu_update *u)
 {
@@ -457,6 +473,17 @@ int nn_gpu_optimizer_step(float *w, float *s1, float *s2, const float *g, long l
         return NN_OK;
     optimizer_kernel<<<nn_blocks(n, THREADS), THREADS>>>(w, s1, s2, g, n, *u);
     return NN_LAUNCHED("optimizer_kernel");
+}
+
+int nn_gpu_optimizer_step_all(const nn_gpu_tensor *table, int count, long long max_n,
+                              const nn_gpu_update *u)
+{
+    if (count <= 0 || max_n <= 0)
+        return NN_OK;
+    unsigned bx = nn_blocks(max_n, THREADS);
+    dim3 grid(bx < 1024 ? bx : 1024, count);
+    optimizer_all_kernel<<<grid, THREADS>>>(table, *u);
+    return NN_LAUNCHED("optimizer_all_kernel");
 }
 
 /* ------------------------------------------------------------ convolution */

@@ -99,6 +99,18 @@ typedef struct {
 int nn_gpu_optimizer_step(float *w, float *s1, float *s2, const float *g, long long n,
                           const nn_gpu_update *u);
 
+/** A trainable tensor for nn_gpu_optimizer_step_all(): weights, state, gradient. */
+typedef struct {
+    float *w, *s1, *s2;  /**< [n] weights and the optimizer's state arrays (NULL if unused) */
+    const float *g;      /**< [n] gradient */
+    long long n;         /**< number of weights */
+} nn_gpu_tensor;
+
+/** Every tensor of `table` (DEVICE memory, count entries, the largest max_n
+ *  weights) through the update rule, in one launch. */
+int nn_gpu_optimizer_step_all(const nn_gpu_tensor *table, int count, long long max_n,
+                              const nn_gpu_update *u);
+
 /** im2col of a whole batch: cols [batch, c_in·kh·kw, oh·ow], image n's matrix at n·K·P. */
 int nn_gpu_im2col(float *cols, const float *in, const nn_conv_shape *s);
 

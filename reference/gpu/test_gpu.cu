@@ -214,8 +214,11 @@ static void check_gemm(nn_sgemm_kind kind, int ta, int tb, int m, int n, int k, 
     free(a), free(b), free(c0), free(got), free(want), free(scale);
 }
 
+/* Shapes for every tiling of gemm.cu, the split-K ones (few tiles, long k:
+ * 20×30×1000, 10×64×784) included. */
 static const int shapes[][3] = {{1, 1, 1}, {37, 45, 29}, {130, 67, 300}, {257, 129, 64},
-                                {64, 64, 8}, {5, 300, 7}, {128, 33, 256}};
+                                {64, 64, 8}, {5, 300, 7}, {128, 33, 256}, {20, 30, 1000},
+                                {10, 64, 784}};
 
 static void test_sgemm_steps(void)
 {
@@ -243,6 +246,8 @@ static void test_sgemm_batched(void)
             check_gemm((nn_sgemm_kind)kind, t & 1, t >> 1, 17, 9, 40, 2, 0, -0.5f, 2.0f);
             /* odd leading dimensions: float4 loads must stand down */
             check_gemm((nn_sgemm_kind)kind, t & 1, t >> 1, 13, 11, 7, 2, 0, 1.0f, 1.0f);
+            /* split k, batched, with β */
+            check_gemm((nn_sgemm_kind)kind, t & 1, t >> 1, 7, 9, 500, 2, 0, 0.5f, -1.0f);
         }
 }
 
@@ -419,6 +424,8 @@ static void test_optimizers(void)
             c.weight_decay = decay ? 0.05f : 0.0f;
             float *w = host_random(n, -1, 1), *s1 = (float *)calloc(n, 4), *s2 = (float *)calloc(n, 4);
             float *dw = dev_floats(w, n), *ds1 = dev_floats(s1, n), *ds2 = dev_floats(s2, n);
+            /* a second copy, updated by the one-launch version through a table */
+            float *dw2 = dev_floats(w, n), *ds12 = dev_floats(s1, n), *ds22 = dev_floats(s2, n);
             for (int t = 1; t <= 3; t++) {
                 float *g = host_random(n, -1, 1), lr = 0.01f * t;
                 float *dg = dev_floats(g, n);
@@ -426,6 +433,10 @@ static void test_optimizers(void)
                 nn_gpu_update u = {c.kind, lr, c.momentum, c.beta1, c.beta2, c.rho, c.eps,
                                    c.weight_decay, (float)(lr / c1), (float)sqrt(c2)};
                 OK(nn_gpu_optimizer_step(dw, ds1, ds2, dg, n, &u));
+                nn_gpu_tensor row = {dw2, ds12, ds22, dg, n};
+                nn_gpu_tensor *table = (nn_gpu_tensor *)to_dev(&row, sizeof row);
+                OK(nn_gpu_optimizer_step_all(table, 1, n, &u));
+                cudaFree(table);
                 cpu_update(&c, w, s1, s2, g, n, lr, t);
                 cudaFree(dg);
                 free(g);
@@ -435,6 +446,12 @@ static void test_optimizers(void)
             to_host(got, dw, n * 4);
             snprintf(what, sizeof what, "%s%s weights", nn_opt_name(c.kind), decay ? " + decay" : "");
             CHECK_CLOSE(got, w, (size_t)n, 1e-6, 1e-5, what);
+            float *got2 = (float *)malloc(n * 4);
+            to_host(got2, dw2, n * 4);
+            CHECK(memcmp(got, got2, n * 4) == 0, "%s: the one-launch update differs from the "
+                  "per-tensor one", what);
+            free(got2);
+            cudaFree(dw2), cudaFree(ds12), cudaFree(ds22);
             if (kind != NN_OPT_SGD) {
                 to_host(got, ds1, n * 4);
                 snprintf(what, sizeof what, "%s%s state 1", nn_opt_name(c.kind), decay ? " + decay" : "");

@@ -66,6 +66,8 @@ typedef struct {
     dev_layer *layers;      /* [m->n_layers] */
     dev_param *params;      /* [n_params] */
     int n_params;
+    nn_gpu_tensor *table;   /* [n_params] the same, on the device, for one optimizer launch */
+    long long max_n;        /* the largest tensor */
     float *cols, *dcols;    /* [cap, K, P] the largest conv layer's im2col matrices */
     float *partial;         /* [cap, c_out, K] per-image filter gradients */
     float *bias_work;       /* [channels, NN_GPU_BIAS_SPLIT] */
@@ -163,6 +165,7 @@ static void net_free(gpu_net *g)
     cudaFree(g->partial);
     cudaFree(g->bias_work);
     cudaFree(g->best);
+    cudaFree(g->table);
     free(g->layers);
     free(g->params);
     memset(g, 0, sizeof *g);
@@ -227,13 +230,21 @@ static int bind_params(gpu_net *g, nn_opt_kind kind)
         g->params[g->n_params++] = w;
         g->params[g->n_params++] = b;
     }
+    nn_gpu_tensor *table = (nn_gpu_tensor *)calloc((size_t)g->n_params + 1, sizeof *table);
+    if (!table)
+        return nn_fail("out of memory");
     for (int i = 0; i < g->n_params; i++) {
         dev_param *p = &g->params[i];
         size_t bytes = (size_t)p->n * sizeof(float);
         if ((arrays >= 1 && dev_zeros(&p->s1, bytes)) || (arrays >= 2 && dev_zeros(&p->s2, bytes)))
-            return NN_ERROR;
+            return free(table), NN_ERROR;
+        nn_gpu_tensor t = {p->value, p->s1, p->s2, p->grad, p->n};
+        table[i] = t;
+        g->max_n = p->n > g->max_n ? p->n : g->max_n;
     }
-    return NN_OK;
+    int status = upload(&g->table, table, (size_t)g->n_params * sizeof *table);
+    free(table);
+    return status;
 }
 
 static int net_open(gpu_net *g, nn_model *m, int cap, nn_gemm_impl gemm, nn_opt_kind kind)
@@ -462,18 +473,15 @@ static int net_backward(gpu_net *g, const float *x, const float *dlogits, int ro
 
 /* ------------------------------------------------------------ optimizer */
 
-/* train.c's nn_optimizer_step(): the step count t, then every tensor. */
+/* train.c's nn_optimizer_step(): the step count t, then every tensor (one
+ * launch for all of them). Adam's bias corrections are computed here, in
+ * double, as optimizers.c computes them. */
 static int optimizer_step(gpu_net *g, const nn_opt_config *c, float lr, int t)
 {
     double c1 = 1.0 - pow(c->beta1, t), c2 = 1.0 - pow(c->beta2, t);
     nn_gpu_update u = {c->kind, lr, c->momentum, c->beta1, c->beta2, c->rho, c->eps,
                        c->weight_decay, (float)(lr / c1), (float)sqrt(c2)};
-    for (int i = 0; i < g->n_params; i++) {
-        dev_param *p = &g->params[i];
-        if (nn_gpu_optimizer_step(p->value, p->s1, p->s2, p->grad, p->n, &u))
-            return NN_ERROR;
-    }
-    return NN_OK;
+    return nn_gpu_optimizer_step_all(g->table, g->n_params, g->max_n, &u);
 }
 
 /* ------------------------------------------------------------ data */
