@@ -689,7 +689,7 @@ static void check_training(const char *spec, const int shape[3], const nn_datase
               hc[e].lr);
     }
     for (int i = 0; i < cpu->n_params && failures_now == 0; i++) {
-        char what[96];
+        char what[256];
         snprintf(what, sizeof what, "%s: %s after training", spec, cpu->params[i].name);
         CHECK_CLOSE(gpu->params[i].value->data, cpu->params[i].value->data,
                     cpu->params[i].value->size, 1e-5, 1e-3, what);
