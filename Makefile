@@ -50,7 +50,8 @@ endif
 LIB_SRC   := $(wildcard reference/src/*.c)
 # In a student kit (make release) a lab module whose solution is withheld
 # ships as reference/obj/<module>.o in place of reference/src/<module>.c.
-LIB_PREBUILT := $(filter-out $(LIB_SRC:reference/src/%.c=reference/obj/%.o),\
+# Lab 8's CUDA module (kernels.o) belongs to the GPU programs, not here.
+LIB_PREBUILT := $(filter-out $(LIB_SRC:reference/src/%.c=reference/obj/%.o) reference/obj/kernels.o,\
                   $(wildcard reference/obj/*.o))
 LIB_OBJ   := $(LIB_SRC:reference/src/%.c=$(BUILD)/obj/ref/%.o) $(LIB_PREBUILT)
 LIB       := $(BUILD)/lib/libnnlab.a

@@ -203,6 +203,8 @@ for o in reference/obj/*.o; do
   [ -f "$o" ] || continue
   b=$(basename "$o" .o)
   [ -f "reference/src/$b.c" ] || [ -f "reference/gpu/$b.cu" ] && continue
+  # A CUDA module's object (kernels.o) links only into a CUDA lab's tests.
+  if grep -qE "[[:space:]]$b\.cu([[:space:]]|\$)" grader/labs.tsv && [ "$CUDA_LAB" != 1 ]; then continue; fi
   if is_lab_module "$b.c" || is_lab_module "$b.cu"; then LAB_REF_OBJS+=("$o"); else OTHER_OBJS+=("$o"); fi
 done
 # A CUDA lab links the GPU reference too; its own module's reference is GPU_LAB_OBJ.

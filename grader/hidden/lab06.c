@@ -50,7 +50,7 @@ static void expect_all(const float *got, const double *want, int n, double rtol,
         }
     }
     char name[120];
-    snprintf(name, sizeof name, "%s[%d]", what, worst);
+    snprintf(name, sizeof name, "%.80s[%d]", what, worst);
     gr_assert_near(got[worst], want[worst], rtol * fabs(want[worst]) + atol, name, __FILE__, line);
 }
 

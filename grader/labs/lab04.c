@@ -80,7 +80,7 @@ static void expect_all(const float *got, const double *want, const double *scale
         }
     }
     char name[160];
-    snprintf(name, sizeof name, "%s[%d]", what, worst);
+    snprintf(name, sizeof name, "%.80s[%d]", what, worst);
     double s = scale ? scale[worst] : fabs(want[worst]);
     gr_assert_near(got[worst], want[worst], rtol * s + atol, name, __FILE__, line);
 }
