@@ -216,6 +216,7 @@ for f in reference/src/* reference/gpu/*; do
   [ -n "${IS_MODULE[${f##*/}]:-}" ] && continue
   copy "$f"
 done
+[ -d reference/gpu/emu ] && copy reference/gpu/emu   # make test-gpu-emu in the kit
 
 CC=${CC:-cc}
 PKG_CONFIG=${PKG_CONFIG:-pkg-config}
@@ -248,8 +249,10 @@ for l in "${ALL_LABS[@]}"; do
           missing+=("$m (lab $l: no nvcc to compile it; the kit's lab $l IMPL=reference will not link)")
           continue
         fi
-        "$NVCC" -O2 -Xcompiler -fPIC -Ireference/include -Ireference/gpu -c "$src" -o "$OUT/$obj" \
-          || die "cannot compile $src with $NVCC"
+        # The GPU build's own flags (-gencode for each CUDA_ARCH, PTX).
+        NVCC_FLAGS=$(NVCC="$NVCC" make -s --no-print-directory cuda-env | sed -n "s/^NVCC_FLAGS='\(.*\)'$/\1/p")
+        # shellcheck disable=SC2086  # NVCC_FLAGS is a list of words
+        "$NVCC" $NVCC_FLAGS -c "$src" -o "$OUT/$obj" || die "cannot compile $src with $NVCC"
         ;;
       *) missing+=("$m (lab $l: unknown kind of source)"); continue ;;
     esac

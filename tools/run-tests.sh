@@ -100,6 +100,8 @@ else
     echo "==> oracle: skipped (no /usr/bin/python3)"; skipped=$((skipped + 1))
   fi
   [ -d reference/tests ] && stage train-mine tools/test-train-mine.sh
+  # The GPU reference: its tests skip (with the reason) without a device.
+  [ -f reference/gpu/gpu.mk ] && stage gpu make --no-print-directory "${MAKE_ARGS[@]}" test-gpu
   for t in release gradescope batch; do
     [ -f "grader/selftest/$t.sh" ] && stage "$t" "grader/selftest/$t.sh"
   done
