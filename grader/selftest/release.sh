@@ -94,6 +94,11 @@ fi
 ( cd "$K" && make --no-print-directory grade LAB=1 IMPL=stub ) >"$T/grade-stub.log" 2>&1
 check "kit: make grade LAB=1 IMPL=stub scores 0" bash -c "[ \"\$($PY -c 'import json; print(json.load(open(\"$G/results.json\"))[\"score\"])')\" = 0 ]"
 
+if command -v doxygen >/dev/null 2>&1; then
+  check "kit: make docs (no link to what the kit leaves out)" \
+    bash -c "cd '$K' && make --no-print-directory docs >'$T/docs.log' 2>&1"
+fi
+
 # ---------------------------------------------------------------- released solutions
 S=$T/kit-sol
 if tools/release.sh "$S" 1-2 1 >"$T/release-sol.log" 2>&1; then ok "release LABS=1-2 SOLUTIONS=1"; else bad "release LABS=1-2 SOLUTIONS=1"; cat "$T/release-sol.log"; fi
