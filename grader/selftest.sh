@@ -5,10 +5,11 @@
 #   - the reference solution scores full marks (and its plots are drawn);
 #   - the untouched stub scores zero, every test "not attempted";
 #   - every known mistake grader/selftest/labNN/<mistake>/ is caught: the
-#     folder holds the module file(s) with the mistake (the lab's other
-#     modules are taken from the reference) and a file `expect` listing, one
-#     per line, the tests that must fail; each of them must fail and the
-#     score must stay below full marks.
+#     folder holds <module>.patch, the mistake as a diff against the
+#     reference module (the submission is built under $WORK/labNN/<mistake>/
+#     submission/, the lab's other modules copied from the reference), and a
+#     file `expect` listing, one per line, the tests that must fail; each of
+#     them must fail and the score must stay below full marks.
 # Then the stubs are checked (tools/mkstub.sh --check) and
 # grader/selftest/hostile.sh runs if it exists.
 #
@@ -93,10 +94,21 @@ for nn in "${LABS[@]}"; do
     name=$(basename "$d")
     sub=$WORK/lab$nn/$name/submission
     mkdir -p "$sub"
-    # The lab's other modules from the reference, the mistake's file(s) over them.
+    # Each module from the reference, with the mistake's patch applied where
+    # there is one (a patch that no longer applies is a failed check).
+    broken=""
     for m in ${MODULES[$nn]}; do
-      if [ -f "$d/$m" ]; then cp "$d/$m" "$sub/$m"; else cp "reference/src/$m" "$sub/$m"; fi
+      ref=reference/src/$m; [ -f "$ref" ] || ref=reference/gpu/$m
+      if [ -f "$d/$m.patch" ]; then
+        patch --quiet --force -o "$sub/$m" "$ref" "$d/$m.patch" >/dev/null 2>&1 || broken="$d$m.patch"
+      else
+        cp "$ref" "$sub/$m"
+      fi
     done
+    if [ -n "$broken" ]; then
+      fail "lab$nn mistake $name: $broken no longer applies to the reference (remake it: see grader/selftest/README.md)"
+      continue
+    fi
     add_job "lab$nn mistake $name" "$WORK/lab$nn/$name" --lab "$nn" --submission "$sub" --no-plots
   done
 done

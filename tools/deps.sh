@@ -19,7 +19,7 @@ declare -A GROUP=(
   [build]="gcc make pkg-config libopenblas-dev libcunit1-dev zlib1g-dev gnuplot-nox fonts-dejavu-core"
   [data]="dataset-fashion-mnist"
   [docs]="doxygen"
-  [test]="python3-torch python3-numpy clang libclang-rt-dev"
+  [test]="python3-torch python3-numpy clang libclang-rt-dev patch"
   [slides]="pandoc texlive-latex-recommended texlive-fonts-recommended texlive-pictures lmodern poppler-utils"
 )
 REQUIRED=build
