@@ -50,8 +50,10 @@ endif
 LIB_SRC   := $(wildcard reference/src/*.c)
 # In a student kit (make release) a lab module whose solution is withheld
 # ships as reference/obj/<module>.o in place of reference/src/<module>.c.
-# Lab 8's CUDA module (kernels.o) belongs to the GPU programs, not here.
-LIB_PREBUILT := $(filter-out $(LIB_SRC:reference/src/%.c=reference/obj/%.o) reference/obj/kernels.o,\
+# A CUDA lab module (lab 8's kernels.cu, per grader/labs.tsv) belongs to
+# the GPU programs, not here.
+CUDA_MODULE_OBJ := $(patsubst %.cu,reference/obj/%.o,$(filter %.cu,$(shell grep -v '^\#' grader/labs.tsv 2>/dev/null)))
+LIB_PREBUILT := $(filter-out $(LIB_SRC:reference/src/%.c=reference/obj/%.o) $(CUDA_MODULE_OBJ),\
                   $(wildcard reference/obj/*.o))
 LIB_OBJ   := $(LIB_SRC:reference/src/%.c=$(BUILD)/obj/ref/%.o) $(LIB_PREBUILT)
 LIB       := $(BUILD)/lib/libnnlab.a

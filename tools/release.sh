@@ -71,42 +71,8 @@ OUT=$1 LABS_ARG=$2 SOL_ARG=${3:-}
 [ -n "$OUT" ] || die "OUT is empty: say where the kit goes (make release OUT=dir LABS=1-8)"
 
 # ---------------------------------------------------------------- the lab table
-TABLE=grader/labs.tsv
-[ -f "$TABLE" ] || die "$TABLE is missing"
-declare -A FOLDER=() MODULES=()
-ALL_LABS=()
-while IFS=$'\t' read -r lab folder files _; do
-  case "$lab" in ''|'#'*) continue ;; esac
-  [[ "$lab" =~ ^[0-9]+$ ]] || die "$TABLE: bad lab number '$lab'"
-  FOLDER[$lab]=$folder
-  MODULES[$lab]=${files//,/ }
-  ALL_LABS+=("$lab")
-done <"$TABLE"
-[ ${#ALL_LABS[@]} -gt 0 ] || die "$TABLE lists no lab"
-
-# parse_labs LIST: print the lab numbers of "1-3,5" one per line (sorted, unique).
-parse_labs() {
-  local list=$1 part a b i
-  case "$list" in ''|none) return 0 ;; all) printf '%s\n' "${ALL_LABS[@]}"; return 0 ;; esac
-  {
-    IFS=', ' read -r -a parts <<<"$list"
-    for part in "${parts[@]}"; do
-      [ -n "$part" ] || continue
-      if [[ "$part" =~ ^([0-9]+)-([0-9]+)$ ]]; then
-        a=$((10#${BASH_REMATCH[1]})) b=$((10#${BASH_REMATCH[2]}))
-        [ "$a" -le "$b" ] || { echo "bad range '$part'" >&2; return 1; }
-      elif [[ "$part" =~ ^[0-9]+$ ]]; then
-        a=$((10#$part)) b=$a
-      else
-        echo "bad lab list '$list' (use e.g. 1-8, 1,3,5, all or none)" >&2; return 1
-      fi
-      for ((i = a; i <= b; i++)); do
-        [ -n "${FOLDER[$i]:-}" ] || { echo "no lab $i in $TABLE" >&2; return 1; }
-        echo "$i"
-      done
-    done
-  } | sort -n -u
-}
+# shellcheck source=tools/labs.sh
+. tools/labs.sh && labs_read || die "cannot read the lab table"
 labs_out=$(parse_labs "$LABS_ARG") || die "LABS=$LABS_ARG: see above"
 sols_out=$(parse_labs "$SOL_ARG") || die "SOLUTIONS=$SOL_ARG: see above"
 LABS=() SOLS=()

@@ -29,20 +29,10 @@ CC=${CC:-cc}
 MAKE=${MAKE:-make}
 OUT=$BUILD/mine
 
-# lab_list SPEC: the lab numbers in "all", "1-5", "2,4-6".
-lab_list() {
-  local part a b i
-  [ "$1" = all ] && { seq 1 8; return; }
-  IFS=, read -r -a parts <<<"$1"
-  for part in "${parts[@]}"; do
-    if [[ $part =~ ^0*([0-9]+)-0*([0-9]+)$ ]]; then a=${BASH_REMATCH[1]} b=${BASH_REMATCH[2]}
-    elif [[ $part =~ ^0*([0-9]+)$ ]]; then a=${BASH_REMATCH[1]} b=$a
-    else die "MINE=$1: not a lab list ($usage)"; fi
-    [ "$a" -ge 1 ] && [ "$b" -le 8 ] && [ "$a" -le "$b" ] || die "MINE=$1: labs are 1 to 8"
-    for ((i = a; i <= b; i++)); do echo "$i"; done
-  done
-}
-LABS=$(lab_list "$MINE") || exit 1
+# shellcheck source=tools/labs.sh
+. tools/labs.sh && labs_read || exit 1
+[ "$MINE" != none ] || die "$usage"
+LABS=$(parse_labs "$MINE") || die "MINE=$MINE: see above ($usage)"
 
 # The library, the nnlab program's object: built (or found up to date) by make.
 $MAKE --no-print-directory -j"$(nproc 2>/dev/null || echo 2)" BUILD="$BUILD" lib "$BUILD/bin/nnlab" \
@@ -58,17 +48,15 @@ rm -rf "$OUT" && mkdir -p "$OUT/obj" || die "cannot create $OUT"
 declare -A MINE_OBJ=()
 lab7_mine=0
 printf '  %-4s %-36s %s\n' lab file "linked from"
-while IFS=$'\t' read -r n folder files; do
-  case $n in ''|\#*) continue ;; esac
-  grep -qx "$n" <<<"$LABS" || continue
-  for m in $files; do
+for n in $LABS; do
+  folder=${FOLDER[$n]}
+  for m in ${MODULES[$n]}; do
     f=labs/$folder/$m
     case $m in *.cu) printf '  %-4s %-36s %s\n' "$n" "$f" "left out (GPU code: make grade LAB=8)"; continue ;; esac
     if [ ! -f "$f" ]; then
       printf '  %-4s %-36s %s\n' "$n" "$f" "reference (your file is missing)"; continue
     fi
-    h=$(sha256sum < "$f" | cut -d' ' -f1)
-    if grep -q "^$h " "labs/$folder/.stub.sha256" 2>/dev/null; then
+    if stub_untouched "$f" "$folder"; then
       printf '  %-4s %-36s %s\n' "$n" "$f" "reference (yours is the untouched stub)"; continue
     fi
     o=$OUT/obj/${m%.c}.o
@@ -77,7 +65,7 @@ while IFS=$'\t' read -r n folder files; do
     [ "$n" = 7 ] && lab7_mine=1
     printf '  %-4s %-36s %s\n' "$n" "$f" "yours"
   done
-done < grader/labs.tsv
+done
 [ ${#MINE_OBJ[@]} -gt 0 ] || echo "  (none of your files is edited yet: this is the reference's run)"
 
 # Every reference object except the modules replaced by yours.
